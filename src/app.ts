@@ -1,0 +1,71 @@
+import type { Runner } from 'graphile-worker';
+import type { Config } from './config.ts';
+import { db } from './db.ts';
+import { createGenerationEvents } from './events/generation-events.ts';
+import type { JobServices } from './jobs/context.ts';
+import { startWorker } from './jobs/worker.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createSandbox, type Sandbox } from './sandbox/server.ts';
+import { createFsStorage } from './storage/index.ts';
+import { createApiframeClient } from './upstream/client.ts';
+import { createYogaApp, type YogaApp } from './yoga.ts';
+
+export interface App {
+  yoga: YogaApp;
+  services: JobServices;
+  /** The built-in upstream, when no APIFRAME_API_KEY is configured. */
+  sandbox: Sandbox | null;
+  worker: Runner | null;
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  databaseUrl: string;
+  logger?: Logger;
+  /** false serves the API without running lifecycle jobs (tests that only read). */
+  runWorker?: boolean;
+}
+
+/** Wires the process: upstream (apiframe or the sandbox), storage, events, the worker, Yoga. */
+export async function startApp(config: Config, options: AppOptions): Promise<App> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  let sandbox: Sandbox | null = null;
+  let upstreamUrl = config.APIFRAME_BASE_URL;
+  let upstreamKey = config.APIFRAME_API_KEY;
+  if (!upstreamKey) {
+    sandbox = await createSandbox({
+      port: 0,
+      latencyMs: config.SANDBOX_LATENCY_MS,
+      logger: logger.child({ component: 'sandbox' }),
+    });
+    upstreamUrl = sandbox.url;
+    upstreamKey = sandbox.apiKey;
+    logger.info({ url: sandbox.url }, 'APIFRAME_API_KEY is unset: using the built-in sandbox upstream');
+  }
+  const services: JobServices = {
+    config,
+    logger,
+    storage: createFsStorage(config.STORAGE_DIR),
+    events: createGenerationEvents(),
+    upstream: createApiframeClient({
+      baseUrl: upstreamUrl,
+      apiKey: upstreamKey,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      logger: logger.child({ component: 'upstream' }),
+    }),
+  };
+  const worker = options.runWorker === false ? null : await startWorker(services, options.databaseUrl);
+  const yoga = createYogaApp(services);
+  return {
+    yoga,
+    services,
+    sandbox,
+    worker,
+    async stop() {
+      // Running steps finish (graphile-worker waits for them); queued ones stay for the next start.
+      await worker?.stop();
+      await sandbox?.close();
+      await db.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { db } from '../db.ts';
+import { DownloadError, downloadImage, type StoredImage } from '../storage/download.ts';
+import { backoffMs, type TaskContext } from './context.ts';
+import { ACTIVE_STATUSES, publishGenerationUpdate } from './generation-status.ts';
+import type { DownloadPayload } from './poll.ts';
+import { fail } from './transitions.ts';
+
+const MAX_DOWNLOAD_ATTEMPTS = 6;
+
+/**
+ * Copies every output of a completed upstream job into storage at once (upstream URLs expire),
+ * then records the images and COMPLETED in one transaction.
+ */
+export async function downloadGeneration(
+  payload: DownloadPayload & { attempt?: number },
+  task: TaskContext,
+): Promise<void> {
+  const { services, logger } = task;
+  const { id, urls } = payload;
+  const generation = await db.generation.findUnique({ where: { id }, select: { status: true } });
+  if (!generation || !ACTIVE_STATUSES.includes(generation.status)) {
+    return;
+  }
+  const { storage, config } = services;
+  const attempt = payload.attempt ?? 0;
+  const results = await Promise.allSettled(
+    urls.map((url, index) =>
+      downloadImage({
+        url,
+        storage,
+        key: `${id}/${index}`,
+        timeoutMs: config.DOWNLOAD_TIMEOUT_MS,
+        maxBytes: config.DOWNLOAD_MAX_BYTES,
+      }),
+    ),
+  );
+  const stored = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+  if (failure) {
+    await Promise.all(stored.map((image) => storage.delete(image.storageKey)));
+    if (!(failure instanceof DownloadError)) {
+      throw failure;
+    }
+    if (failure.code === 'SOURCE_NOT_FOUND') {
+      await fail(services, id, 'OUTPUT_EXPIRED', 'The upstream image URL has expired; the image is lost');
+      return;
+    }
+    if (failure.retryable && attempt + 1 < MAX_DOWNLOAD_ATTEMPTS) {
+      const delay = backoffMs(attempt);
+      logger.warn({ code: failure.code, attempt, retryInMs: delay }, 'download failed, will retry');
+      await task.schedule('download', new Date(Date.now() + delay), { ...payload, attempt: attempt + 1 });
+      return;
+    }
+    await fail(services, id, 'DOWNLOAD_FAILED', failure.message);
+    return;
+  }
+  const completed = await recordImages(id, urls, stored, payload.creditCost);
+  if (!completed) {
+    // Cancelled or deleted while downloading: the bytes have no owner.
+    await Promise.all(stored.map((image) => storage.delete(image.storageKey)));
+    return;
+  }
+  publishGenerationUpdate(services.events, id);
+  logger.info({ images: stored.length, bytes: stored.reduce((n, i) => n + i.byteSize, 0) }, 'completed');
+}
+
+async function recordImages(
+  id: string,
+  urls: string[],
+  stored: StoredImage[],
+  creditCost: number | null,
+): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.generation.updateMany({
+      where: { id, status: { in: ACTIVE_STATUSES } },
+      data: { status: 'COMPLETED', progress: 100, completedAt: new Date(), creditCost },
+    });
+    if (count === 0) {
+      return false;
+    }
+    await tx.image.deleteMany({ where: { generationId: id } });
+    await tx.image.createMany({
+      data: stored.map((image, index) => ({
+        id: randomUUID(),
+        generationId: id,
+        index,
+        storageKey: image.storageKey,
+        sourceUrl: urls[index] ?? null,
+        width: image.width,
+        height: image.height,
+        format: image.format,
+        contentType: image.contentType,
+        byteSize: image.byteSize,
+        sha256: image.sha256,
+      })),
+    });
+    return true;
+  });
+}

@@ -1,0 +1,16 @@
+import type { GenerationStatus } from '../generated/prisma/client.ts';
+import type { GenerationEvents } from '../events/generation-events.ts';
+
+export const FINAL_STATUSES: readonly GenerationStatus[] = [
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'EXPIRED',
+];
+export const ACTIVE_STATUSES: GenerationStatus[] = ['PENDING', 'QUEUED', 'PROCESSING'];
+
+export const isFinalStatus = (status: GenerationStatus) => FINAL_STATUSES.includes(status);
+
+export function publishGenerationUpdate(events: GenerationEvents, id: string): void {
+  events.publish('generation:updated', id, { id });
+}

@@ -1,0 +1,70 @@
+import { Logger as GraphileLogger, run, type Runner, type Task, type TaskList } from 'graphile-worker';
+import type { Logger } from '../logger.ts';
+import type { JobServices, TaskContext } from './context.ts';
+import { downloadGeneration } from './download.ts';
+import { pollGeneration, type DownloadPayload } from './poll.ts';
+import { lifecycleJobKey, type TaskName } from './queue.ts';
+import { submitGeneration } from './submit.ts';
+
+type Step = (payload: DownloadPayload, task: TaskContext) => Promise<void>;
+
+const STEPS: Record<TaskName, Step> = {
+  submit: (payload, task) => submitGeneration(payload.id, task),
+  poll: (payload, task) => pollGeneration(payload.id, task),
+  download: (payload, task) => downloadGeneration(payload, task),
+};
+
+function isPayload(value: unknown): value is DownloadPayload {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
+}
+
+/** graphile-worker's own messages go to pino (debug and up), scoped to the worker. */
+function graphileLogger(logger: Logger) {
+  return new GraphileLogger(() => (level, message, meta) => {
+    const target = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
+    logger[target]({ ...meta }, message);
+  });
+}
+
+function taskList(services: JobServices): TaskList {
+  const list: TaskList = {};
+  for (const [name, step] of Object.entries(STEPS) as [TaskName, Step][]) {
+    const task: Task = async (payload, helpers) => {
+      if (!isPayload(payload)) {
+        helpers.logger.error(`malformed ${name} payload`);
+        return;
+      }
+      const logger = services.logger.child({
+        generationId: payload.id,
+        step: name,
+        attempt: helpers.job.attempts,
+      });
+      const started = Date.now();
+      await step(payload, {
+        services,
+        logger,
+        schedule: (next, runAt, nextPayload = { id: payload.id }) =>
+          helpers.addJob(next, nextPayload, {
+            jobKey: lifecycleJobKey(payload.id),
+            runAt,
+            maxAttempts: 10,
+          }).then(() => undefined),
+      });
+      logger.debug({ ms: Date.now() - started }, 'step done');
+    };
+    list[name] = task;
+  }
+  return list;
+}
+
+/** Starts the lifecycle worker on the given database; stop it with runner.stop(). */
+export function startWorker(services: JobServices, connectionString: string): Promise<Runner> {
+  return run({
+    connectionString,
+    concurrency: services.config.WORKER_CONCURRENCY,
+    noHandleSignals: true,
+    pollInterval: services.config.WORKER_POLL_INTERVAL_MS,
+    taskList: taskList(services),
+    logger: graphileLogger(services.logger.child({ component: 'worker' })),
+  });
+}

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type App, startApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+
+export const TEST_PUBLIC_URL = 'http://fluxgate.test';
+
+/**
+ * The whole service in-process: Yoga (called through yoga.fetch), the worker on the test
+ * database, and the built-in sandbox upstream over real HTTP on a random port.
+ */
+export async function startTestApp(env: Record<string, string> = {}) {
+  const storageDir = mkdtempSync(path.join(tmpdir(), 'fluxgate-images-'));
+  const databaseUrl = process.env.DATABASE_URL as string;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl,
+    PUBLIC_URL: TEST_PUBLIC_URL,
+    STORAGE_DIR: storageDir,
+    SANDBOX_LATENCY_MS: '300',
+    POLL_INITIAL_MS: '50',
+    POLL_MAX_MS: '200',
+    WORKER_POLL_INTERVAL_MS: '50',
+    ...env,
+  });
+  const app: App = await startApp(config, { databaseUrl });
+  const sandbox = app.sandbox;
+  if (!sandbox) {
+    throw new Error('tests expect the built-in sandbox upstream');
+  }
+  return {
+    ...app,
+    sandbox,
+    storageDir,
+    async stop() {
+      await app.worker?.stop();
+      await sandbox.close();
+      rmSync(storageDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
+
+/** Requests the sandbox received to create jobs (what fluxgate sent upstream). */
+export const generateRequests = (app: TestApp) =>
+  app.sandbox.requests.filter((r) => r.method === 'POST' && r.path === '/v2/images/generate');
