@@ -10,7 +10,12 @@ const config: CodegenConfig = {
     './schema.graphql': { plugins: ['schema-ast'], config: { sort: true } },
     './test/gql/': {
       preset: 'client',
-      config: { useTypeImports: true, documentMode: 'string', enumsAsTypes: true },
+      config: {
+        useTypeImports: true,
+        documentMode: 'string',
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string' },
+      },
       presetConfig: { fragmentMasking: false },
     },
   },

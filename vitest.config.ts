@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // graphql ships CJS and ESM builds; Pothos and Yoga load the CJS one under Node, so the tests
+  // must too, or the schema's types fail graphql's "another module or realm" check.
+  resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

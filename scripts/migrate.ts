@@ -15,7 +15,9 @@ if (command === 'deploy') {
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
 } else if (command === 'create' && name) {
   const dir = await create(url, name);
-  console.log(dir ? `created ${path.relative(process.cwd(), dir)}` : 'schema unchanged: no migration');
+  console.log(
+    dir ? `created ${path.relative(process.cwd(), dir)}` : 'schema unchanged: no migration',
+  );
 } else {
   console.error('usage: node scripts/migrate.ts create <name> | deploy');
   process.exit(2);

@@ -1,11 +1,11 @@
 import type { Runner } from 'graphile-worker';
 import type { Config } from './config.ts';
-import { db } from './db.ts';
+import { closeDatabase } from './db.ts';
 import { createGenerationEvents } from './events/generation-events.ts';
 import type { JobServices } from './jobs/context.ts';
 import { startWorker } from './jobs/worker.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createSandbox, type Sandbox } from './sandbox/server.ts';
+import { createSandbox, type Sandbox, sandboxOptionsFromEnv } from './sandbox/index.ts';
 import { createFsStorage } from './storage/index.ts';
 import { createApiframeClient } from './upstream/client.ts';
 import { createYogaApp, type YogaApp } from './yoga.ts';
@@ -34,13 +34,17 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
   let upstreamKey = config.APIFRAME_API_KEY;
   if (!upstreamKey) {
     sandbox = await createSandbox({
+      ...sandboxOptionsFromEnv(process.env),
       port: 0,
       latencyMs: config.SANDBOX_LATENCY_MS,
       logger: logger.child({ component: 'sandbox' }),
     });
     upstreamUrl = sandbox.url;
     upstreamKey = sandbox.apiKey;
-    logger.info({ url: sandbox.url }, 'APIFRAME_API_KEY is unset: using the built-in sandbox upstream');
+    logger.info(
+      { url: sandbox.url },
+      'APIFRAME_API_KEY is unset: using the built-in sandbox upstream',
+    );
   }
   const services: JobServices = {
     config,
@@ -54,7 +58,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       logger: logger.child({ component: 'upstream' }),
     }),
   };
-  const worker = options.runWorker === false ? null : await startWorker(services, options.databaseUrl);
+  const worker =
+    options.runWorker === false ? null : await startWorker(services, options.databaseUrl);
   const yoga = createYogaApp(services);
   return {
     yoga,
@@ -65,7 +70,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       // Running steps finish (graphile-worker waits for them); queued ones stay for the next start.
       await worker?.stop();
       await sandbox?.close();
-      await db.$disconnect();
+      await closeDatabase();
     },
   };
 }

@@ -31,7 +31,11 @@ let localAccount: Promise<Viewer> | undefined;
 /** The built-in account that key-less requests use outside production. */
 function getLocalAccount(): Promise<Viewer> {
   localAccount ??= db.account
-    .upsert({ where: { name: LOCAL_ACCOUNT_NAME }, create: { name: LOCAL_ACCOUNT_NAME }, update: {} })
+    .upsert({
+      where: { name: LOCAL_ACCOUNT_NAME },
+      create: { name: LOCAL_ACCOUNT_NAME },
+      update: {},
+    })
     .then((account) => ({ accountId: account.id, name: account.name }))
     .catch((error: unknown) => {
       localAccount = undefined;
@@ -56,12 +60,13 @@ export async function authenticate(request: Request, config: Config): Promise<Vi
   if (!match?.[1]) {
     throw unauthenticated('Malformed Authorization header: expected "Bearer <key>"');
   }
-  const apiKey = await db.apiKey.findUnique({
-    where: { keyHash: hashApiKey(match[1]) },
-    select: { revokedAt: true, account: { select: { id: true, name: true } } },
+  // One statement: the account that holds this (unrevoked) key.
+  const account = await db.account.findFirst({
+    where: { apiKeys: { some: { keyHash: hashApiKey(match[1]), revokedAt: null } } },
+    select: { id: true, name: true },
   });
-  if (!apiKey || apiKey.revokedAt) {
+  if (!account) {
     throw unauthenticated('Invalid API key');
   }
-  return { accountId: apiKey.account.id, name: apiKey.account.name };
+  return { accountId: account.id, name: account.name };
 }

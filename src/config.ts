@@ -40,7 +40,10 @@ const configSchema = z
     STORAGE_DIR: optionalString,
     REDIS_URL: z.preprocess(
       emptyToUndefined,
-      z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+      z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+        .optional(),
     ),
     GENERATION_TIMEOUT_S: int(600, 10, 86_400),
     LOG_LEVEL: z.preprocess(

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 // The one Prisma client of the process. DATABASE_URL is read when this module is first imported:
@@ -7,8 +8,14 @@ import { PrismaClient } from './generated/prisma/client.ts';
 // Code generation imports the schema without a database; the client connects lazily.
 const connectionString = process.env.DATABASE_URL ?? 'postgresql://unconfigured.invalid/none';
 
+/** Our own pool, so that shutdown can end it and a dropped idle connection cannot crash us. */
+export const pool = new pg.Pool({ connectionString, max: 10 });
+pool.on('error', () => {
+  // An idle connection was closed by the server (restart, failover): the pool replaces it.
+});
+
 export const db = new PrismaClient({
-  adapter: new PrismaPg({ connectionString, max: 10 }),
+  adapter: new PrismaPg(pool),
   log: [{ emit: 'event', level: 'query' }],
 });
 
@@ -26,4 +33,12 @@ export async function recordStatements<T>(fn: () => Promise<T>) {
   const store = { statements: [] as string[] };
   const result = await statementCounter.run(store, fn);
   return { result, statements: store.statements };
+}
+
+/** Closes every database connection of this process (after the last query). */
+export async function closeDatabase(): Promise<void> {
+  await db.$disconnect();
+  if (!pool.ended) {
+    await pool.end();
+  }
 }

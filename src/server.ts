@@ -1,9 +1,7 @@
 import { createServer } from 'node:http';
-import path from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { prepareDatabase } from './database.ts';
 import { createLogger } from './logger.ts';
-import { deploy } from './migrations.ts';
 
 // Start-up order: configuration, database (embedded unless DATABASE_URL), migrations, then the
 // app. The app is imported only once DATABASE_URL is known, because src/db.ts reads it on import.
@@ -24,20 +22,8 @@ const started = performance.now();
 const config = readConfig();
 const logger = createLogger(config.LOG_LEVEL);
 
-let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
-let databaseUrl = config.DATABASE_URL;
-if (!databaseUrl) {
-  const dataDir = path.join(config.DATA_DIR, 'postgres');
-  logger.info({ dataDir }, 'DATABASE_URL is unset: starting the embedded PostgreSQL');
-  embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT });
-  databaseUrl = embedded.url;
-}
-process.env.DATABASE_URL = databaseUrl;
-
-const applied = await deploy(databaseUrl);
-if (applied.length > 0) {
-  logger.info({ applied }, 'applied database migrations');
-}
+const database = await prepareDatabase(config, (msg, data) => logger.info(data ?? {}, msg));
+const databaseUrl = database.url;
 
 const { startApp } = await import('./app.ts');
 const app = await startApp(config, { databaseUrl, logger });
@@ -46,7 +32,10 @@ server.listen(config.PORT, config.HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   logger.info(
-    { url: `http://${config.HOST}:${port}/graphql`, readyMs: Math.round(performance.now() - started) },
+    {
+      url: `http://${config.HOST}:${port}/graphql`,
+      readyMs: Math.round(performance.now() - started),
+    },
     'fluxgate is ready',
   );
 });
@@ -62,7 +51,7 @@ async function shutdown(signal: string) {
   server.closeIdleConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await app.stop();
-  await embedded?.stop();
+  await database.stop();
   logger.info('stopped');
   process.exit(0);
 }

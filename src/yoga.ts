@@ -20,8 +20,16 @@ function httpRoutes(services: Services): Plugin {
       } else if (url.pathname === '/healthz') {
         endResponse(Response.json({ status: 'ok' }));
       } else if (url.pathname === '/readyz') {
-        const ready = await db.$queryRaw`SELECT 1`.then(() => true, () => false);
-        endResponse(Response.json({ status: ready ? 'ready' : 'database unreachable' }, { status: ready ? 200 : 503 }));
+        const ready = await db.$queryRaw`SELECT 1`.then(
+          () => true,
+          () => false,
+        );
+        endResponse(
+          Response.json(
+            { status: ready ? 'ready' : 'database unreachable' },
+            { status: ready ? 200 : 503 },
+          ),
+        );
       } else {
         const match = IMAGE_PATH.exec(url.pathname);
         if (!match?.[1] || !['GET', 'HEAD'].includes(request.method)) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './factories/account.ts';
-import { generateRequests, type TestApp, startTestApp, TEST_PUBLIC_URL } from './helpers/app.ts';
+import { generateRequests, startTestApp, TEST_PUBLIC_URL, type TestApp } from './helpers/app.ts';
 import { GenerateImage } from './helpers/documents.ts';
 import { query } from './helpers/graphql.ts';
 import { waitForFinal } from './helpers/wait.ts';
@@ -76,13 +76,23 @@ describe('generateImage → COMPLETED → stored image', () => {
     expect(bytes.length).toBe(image.byteSize);
     const metadata = await sharp(bytes).metadata();
     expect(metadata).toMatchObject({ format: 'png', width: 512, height: 384 });
-    expect(image).toMatchObject({ format: 'PNG', width: 512, height: 384, contentType: 'image/png' });
+    expect(image).toMatchObject({
+      format: 'PNG',
+      width: 512,
+      height: 384,
+      contentType: 'image/png',
+    });
     expect(image.sourceUrl).toContain(app.sandbox.url);
   });
 
   it('serves byte ranges and answers a matching If-None-Match with 304', async () => {
     const { key } = await createAccount();
-    const result = await query(app, GenerateImage, { input: { prompt: 'ranges', outputFormat: 'JPG' as const } }, { key });
+    const result = await query(
+      app,
+      GenerateImage,
+      { input: { prompt: 'ranges', outputFormat: 'JPG' as const } },
+      { key },
+    );
     if (result.generateImage.__typename !== 'GenerateImageSuccess') {
       throw new Error(result.generateImage.__typename);
     }
@@ -102,7 +112,9 @@ describe('generateImage → COMPLETED → stored image', () => {
   });
 
   it('answers 404 for an unknown image id', async () => {
-    const response = await app.yoga.fetch(`${TEST_PUBLIC_URL}/images/00000000-0000-4000-8000-000000000000`);
+    const response = await app.yoga.fetch(
+      `${TEST_PUBLIC_URL}/images/00000000-0000-4000-8000-000000000000`,
+    );
     expect(response.status).toBe(404);
     const garbage = await app.yoga.fetch(`${TEST_PUBLIC_URL}/images/not-a-uuid`);
     expect(garbage.status).toBe(404);

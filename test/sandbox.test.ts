@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../src/sandbox/index.ts';
+import { createSandbox, type Sandbox, sandboxOptionsFromEnv } from '../src/sandbox/index.ts';
 
 type Json = Record<string, unknown>;
 type Reply = { status: number; headers: Headers; json: Json };
@@ -105,12 +105,25 @@ async function renderOf(prompt: string, fluxParams?: Json) {
 
 describe('rendered images', () => {
   it('are deterministic for prompt+seed and differ for another seed', async () => {
-    const first = await renderOf('a lighthouse at dusk', { ...SMALL, seed: 42, output_format: 'png' });
-    const again = await renderOf('a lighthouse at dusk', { ...SMALL, seed: 42, output_format: 'png' });
-    const otherSeed = await renderOf('a lighthouse at dusk', { ...SMALL, seed: 43, output_format: 'png' });
-    const otherPrompt = await renderOf('a forest at noon', { ...SMALL, seed: 42, output_format: 'png' });
-    expect(first.status).toBe(200);
-    expect(again.sha256).toBe(first.sha256);
+    const params = { ...SMALL, seed: 42, output_format: 'png' };
+    const first = await renderOf('a lighthouse at dusk', params);
+    const otherSeed = await renderOf('a lighthouse at dusk', { ...params, seed: 43 });
+    const otherPrompt = await renderOf('a forest at noon', params);
+    // A second sandbox has its own render cache, so equal bytes mean a deterministic render.
+    const fresh = await createSandbox({ port: 0, latencyMs: 0 });
+    try {
+      const accepted = await fetch(`${fresh.url}/v2/images/generate`, {
+        method: 'POST',
+        headers: { 'x-api-key': fresh.apiKey },
+        body: JSON.stringify(request('a lighthouse at dusk', params)),
+      });
+      const { jobId } = (await accepted.json()) as { jobId: string };
+      const again = await download(`${fresh.url}/files/${jobId}/0.png`);
+      expect(first.status).toBe(200);
+      expect(again.sha256).toBe(first.sha256);
+    } finally {
+      await fresh.close();
+    }
     expect(otherSeed.sha256).not.toBe(first.sha256);
     expect(otherPrompt.sha256).not.toBe(first.sha256);
   });
@@ -123,45 +136,30 @@ describe('rendered images', () => {
     expect(a.bytes.length).toBeGreaterThan(0);
   });
 
+  const CONTENT_TYPES: Record<string, string> = {
+    jpeg: 'image/jpeg',
+    png: 'image/png',
+    webp: 'image/webp',
+  };
   it.each([
-    {
-      params: { aspect_ratio: 'custom', width: 512, height: 768, output_format: 'jpg' },
-      size: [512, 768],
-      format: 'jpeg',
-      type: 'image/jpeg',
-    },
-    {
-      params: { aspect_ratio: 'custom', width: 1440, height: 256, output_format: 'png' },
-      size: [1440, 256],
-      format: 'png',
-      type: 'image/png',
-    },
-    {
-      params: { aspect_ratio: '16:9', output_format: 'webp' },
-      size: [1376, 768],
-      format: 'webp',
-      type: 'image/webp',
-    },
-    {
-      params: { aspect_ratio: '2:3', output_format: 'jpg' },
-      size: [832, 1248],
-      format: 'jpeg',
-      type: 'image/jpeg',
-    },
-    { params: undefined, size: [1024, 1024], format: 'webp', type: 'image/webp' },
-  ])('match the requested size and format: $params', async ({ params, size, format, type }) => {
+    [{ aspect_ratio: 'custom', width: 512, height: 768, output_format: 'jpg' }, 512, 768, 'jpeg'],
+    [{ aspect_ratio: 'custom', width: 1440, height: 256, output_format: 'png' }, 1440, 256, 'png'],
+    [{ aspect_ratio: '16:9', output_format: 'webp' }, 1376, 768, 'webp'],
+    [{ aspect_ratio: '2:3', output_format: 'jpg' }, 832, 1248, 'jpeg'],
+    [undefined, 1024, 1024, 'webp'],
+  ])('match the requested size and format: %o', async (params, width, height, format) => {
     const file = await renderOf('size check', params);
     expect(file.status).toBe(200);
-    expect(file.type).toBe(type);
+    expect(file.type).toBe(CONTENT_TYPES[format]);
     expect(file.length).toBe(file.bytes.length);
     const meta = await sharp(file.bytes).metadata();
-    expect([meta.width, meta.height]).toEqual(size);
-    expect(meta.format).toBe(format);
+    expect([meta.width, meta.height, meta.format]).toEqual([width, height, format]);
   });
 
-  it('honours output_quality for jpg', async () => {
-    const low = await renderOf('quality', { ...SMALL, seed: 5, output_format: 'jpg', output_quality: 5 });
-    const high = await renderOf('quality', { ...SMALL, seed: 5, output_format: 'jpg', output_quality: 95 });
+  it.each(['jpg', 'webp'])('honours output_quality for %s', async (output_format) => {
+    const params = { ...SMALL, seed: 5, output_format };
+    const low = await renderOf('quality', { ...params, output_quality: 5 });
+    const high = await renderOf('quality', { ...params, output_quality: 95 });
     expect(low.bytes.length).toBeLessThan(high.bytes.length);
   });
 
@@ -170,7 +168,11 @@ describe('rendered images', () => {
     const picked = sandbox.jobs.get(jobId)?.seed;
     expect(Number.isInteger(picked)).toBe(true);
     const implicit = await download(firstUrl((await waitFor(jobId, 'COMPLETED')).job));
-    const explicit = await renderOf('no seed given', { ...SMALL, output_format: 'png', seed: picked });
+    const explicit = await renderOf('no seed given', {
+      ...SMALL,
+      output_format: 'png',
+      seed: picked,
+    });
     expect(explicit.sha256).toBe(implicit.sha256);
   });
 });
@@ -199,10 +201,8 @@ describe('job timeline', () => {
 
   it('returns one URL string when resultShape is "string"', async () => {
     sandbox.setFaults({ resultShape: 'string' });
-    const { job } = await waitFor(
-      await submit('string shape', { ...SMALL, output_format: 'png' }),
-      'COMPLETED',
-    );
+    const jobId = await submit('string shape', { ...SMALL, output_format: 'png' });
+    const { job } = await waitFor(jobId, 'COMPLETED');
     expect(typeof job.result).toBe('string');
     expect(String(job.result)).toMatch(/\/files\/[0-9a-f-]{36}\/0\.png$/);
     expect((await download(String(job.result))).status).toBe(200);
@@ -241,18 +241,9 @@ describe('job timeline', () => {
 
 describe('idempotency', () => {
   it('replays the same job for the same key and body, in any key order', async () => {
-    const body = {
-      model: 'flux-1.1-pro',
-      prompt: 'once',
-      fluxParams: { seed: 1, output_format: 'png' },
-    };
-    const first = await generate(body, 'gen-1');
-    const reordered = {
-      fluxParams: { output_format: 'png', seed: 1 },
-      prompt: 'once',
-      model: 'flux-1.1-pro',
-    };
-    const replay = await generate(reordered, 'gen-1');
+    const first = await generate(request('once', { seed: 1, output_format: 'png' }), 'gen-1');
+    const reordered = { fluxParams: { output_format: 'png', seed: 1 }, prompt: 'once' };
+    const replay = await generate({ ...reordered, model: 'flux-1.1-pro' }, 'gen-1');
     expect(first.status).toBe(202);
     expect(replay.status).toBe(200);
     expect(replay.json.jobId).toBe(first.json.jobId);
@@ -299,15 +290,12 @@ describe('request checks', () => {
     expect(details['fluxParams.height']?.[0]).toMatch(/only allowed when aspect_ratio is "custom"/);
     expect(details['fluxParams.safety_tolerance']).toBeDefined();
     expect(sandbox.jobs.size).toBe(0);
-  });
-
-  it('answers 400 to a body that is not JSON', async () => {
-    const response = await fetch(`${sandbox.url}/v2/images/generate`, {
+    const notJson = await fetch(`${sandbox.url}/v2/images/generate`, {
       method: 'POST',
       headers: { 'x-api-key': sandbox.apiKey },
       body: '{nope',
     });
-    expect(response.status).toBe(400);
+    expect(notJson.status).toBe(400);
   });
 
   it('answers 401 for a missing or wrong key, with an x-request-id', async () => {
@@ -433,5 +421,26 @@ describe('job list', () => {
     expect((await call('GET', '/v2/jobs?limit=0')).status).toBe(400);
     expect((await call('GET', '/v2/jobs?limit=101')).status).toBe(400);
     expect((await call('GET', '/v2/jobs?cursor=garbage')).status).toBe(400);
+  });
+});
+
+describe('sandboxOptionsFromEnv', () => {
+  it('reads the SANDBOX_* switches and names a bad variable', () => {
+    const env = { SANDBOX_PORT: '4011', SANDBOX_LATENCY_MS: '500', SANDBOX_URL_TTL_S: '60' };
+    const options = sandboxOptionsFromEnv({
+      ...env,
+      ...{
+        SANDBOX_RESULT_SHAPE: 'string',
+        SANDBOX_FAIL_RATE: '0.25',
+        SANDBOX_HOST: '',
+        OTHER: 'x',
+      },
+    });
+    const faults = { resultShape: 'string', failRate: 0.25 };
+    expect(options).toEqual({ port: 4011, latencyMs: 500, urlTtlS: 60, faults });
+    expect(() => sandboxOptionsFromEnv({ SANDBOX_FAIL_RATE: '2' })).toThrow(/SANDBOX_FAIL_RATE/);
+    expect(() => sandboxOptionsFromEnv({ SANDBOX_RESULT_SHAPE: 'grid' })).toThrow(
+      /SANDBOX_RESULT_SHAPE/,
+    );
   });
 });

@@ -43,13 +43,21 @@ export async function downloadGeneration(
       throw failure;
     }
     if (failure.code === 'SOURCE_NOT_FOUND') {
-      await fail(services, id, 'OUTPUT_EXPIRED', 'The upstream image URL has expired; the image is lost');
+      await fail(
+        services,
+        id,
+        'OUTPUT_EXPIRED',
+        'The upstream image URL has expired; the image is lost',
+      );
       return;
     }
     if (failure.retryable && attempt + 1 < MAX_DOWNLOAD_ATTEMPTS) {
       const delay = backoffMs(attempt);
       logger.warn({ code: failure.code, attempt, retryInMs: delay }, 'download failed, will retry');
-      await task.schedule('download', new Date(Date.now() + delay), { ...payload, attempt: attempt + 1 });
+      await task.schedule('download', new Date(Date.now() + delay), {
+        ...payload,
+        attempt: attempt + 1,
+      });
       return;
     }
     await fail(services, id, 'DOWNLOAD_FAILED', failure.message);
@@ -62,7 +70,10 @@ export async function downloadGeneration(
     return;
   }
   publishGenerationUpdate(services.events, id);
-  logger.info({ images: stored.length, bytes: stored.reduce((n, i) => n + i.byteSize, 0) }, 'completed');
+  logger.info(
+    { images: stored.length, bytes: stored.reduce((n, i) => n + i.byteSize, 0) },
+    'completed',
+  );
 }
 
 async function recordImages(

@@ -1,5 +1,5 @@
-import type { GenerationStatus } from '../generated/prisma/client.ts';
 import type { GenerationEvents } from '../events/generation-events.ts';
+import type { GenerationStatus } from '../generated/prisma/client.ts';
 
 export const FINAL_STATUSES: readonly GenerationStatus[] = [
   'COMPLETED',

@@ -1,6 +1,6 @@
 import { db } from '../db.ts';
-import { resultUrls } from '../upstream/job.ts';
 import { isUpstreamRequestError } from '../upstream/errors.ts';
+import { resultUrls } from '../upstream/job.ts';
 import { backoffMs, pollDelayMs, type TaskContext } from './context.ts';
 import { expire, fail, updateIfActive } from './transitions.ts';
 
@@ -65,7 +65,12 @@ export async function pollGeneration(id: string, task: TaskContext): Promise<voi
     case 'COMPLETED': {
       const urls = resultUrls(job.result);
       if (urls.length === 0) {
-        await fail(services, id, 'EMPTY_RESULT', 'Upstream reported COMPLETED without any image URL');
+        await fail(
+          services,
+          id,
+          'EMPTY_RESULT',
+          'Upstream reported COMPLETED without any image URL',
+        );
         return;
       }
       await updateIfActive(services, id, {
@@ -80,10 +85,16 @@ export async function pollGeneration(id: string, task: TaskContext): Promise<voi
       return;
     }
     case 'FAILED':
-      await fail(services, id, 'GENERATION_FAILED', job.error ?? 'Upstream reported the job failed', {
-        pollCount,
-        creditCost: job.creditCost ?? null,
-      });
+      await fail(
+        services,
+        id,
+        'GENERATION_FAILED',
+        job.error ?? 'Upstream reported the job failed',
+        {
+          pollCount,
+          creditCost: job.creditCost ?? null,
+        },
+      );
       return;
     case 'CANCELLED':
       await updateIfActive(services, id, {

@@ -30,12 +30,20 @@ export async function submitGeneration(id: string, task: TaskContext): Promise<v
     const applied = await updateIfActive(
       services,
       id,
-      { status: 'QUEUED', upstreamJobId: accepted.jobId, submittedAt: new Date(), submitAttempts: attempt },
+      {
+        status: 'QUEUED',
+        upstreamJobId: accepted.jobId,
+        submittedAt: new Date(),
+        submitAttempts: attempt,
+      },
       ['PENDING'],
     );
     logger.info({ upstreamJobId: accepted.jobId, attempt, applied }, 'submitted upstream');
     const { POLL_INITIAL_MS, POLL_MAX_MS } = services.config;
-    await task.schedule('poll', new Date(Date.now() + pollDelayMs(0, POLL_INITIAL_MS, POLL_MAX_MS)));
+    await task.schedule(
+      'poll',
+      new Date(Date.now() + pollDelayMs(0, POLL_INITIAL_MS, POLL_MAX_MS)),
+    );
   } catch (error) {
     if (!isUpstreamRequestError(error)) {
       throw error;

@@ -1,7 +1,7 @@
 import { db } from '../db.ts';
 import type { GenerationStatus, Prisma } from '../generated/prisma/client.ts';
-import { ACTIVE_STATUSES, publishGenerationUpdate } from './generation-status.ts';
 import type { JobServices } from './context.ts';
+import { ACTIVE_STATUSES, publishGenerationUpdate } from './generation-status.ts';
 
 /**
  * Applies a change only while the generation is still active, so a final state never changes
@@ -23,8 +23,19 @@ export async function updateIfActive(
   return count > 0;
 }
 
-export function fail(services: JobServices, id: string, code: string, message: string, extra: Prisma.GenerationUpdateManyMutationInput = {}) {
-  return updateIfActive(services, id, { status: 'FAILED', errorCode: code, errorMessage: message, ...extra });
+export function fail(
+  services: JobServices,
+  id: string,
+  code: string,
+  message: string,
+  extra: Prisma.GenerationUpdateManyMutationInput = {},
+) {
+  return updateIfActive(services, id, {
+    status: 'FAILED',
+    errorCode: code,
+    errorMessage: message,
+    ...extra,
+  });
 }
 
 export function expire(services: JobServices, id: string) {

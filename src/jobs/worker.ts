@@ -1,8 +1,15 @@
-import { Logger as GraphileLogger, run, type Runner, type Task, type TaskList } from 'graphile-worker';
+import {
+  Logger as GraphileLogger,
+  type Runner,
+  run,
+  type Task,
+  type TaskList,
+} from 'graphile-worker';
+import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { JobServices, TaskContext } from './context.ts';
 import { downloadGeneration } from './download.ts';
-import { pollGeneration, type DownloadPayload } from './poll.ts';
+import { type DownloadPayload, pollGeneration } from './poll.ts';
 import { lifecycleJobKey, type TaskName } from './queue.ts';
 import { submitGeneration } from './submit.ts';
 
@@ -15,7 +22,11 @@ const STEPS: Record<TaskName, Step> = {
 };
 
 function isPayload(value: unknown): value is DownloadPayload {
-  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { id?: unknown }).id === 'string'
+  );
 }
 
 /** graphile-worker's own messages go to pino (debug and up), scoped to the worker. */
@@ -44,11 +55,13 @@ function taskList(services: JobServices): TaskList {
         services,
         logger,
         schedule: (next, runAt, nextPayload = { id: payload.id }) =>
-          helpers.addJob(next, nextPayload, {
-            jobKey: lifecycleJobKey(payload.id),
-            runAt,
-            maxAttempts: 10,
-          }).then(() => undefined),
+          helpers
+            .addJob(next, nextPayload, {
+              jobKey: lifecycleJobKey(payload.id),
+              runAt,
+              maxAttempts: 10,
+            })
+            .then(() => undefined),
       });
       logger.debug({ ms: Date.now() - started }, 'step done');
     };
@@ -58,13 +71,25 @@ function taskList(services: JobServices): TaskList {
 }
 
 /** Starts the lifecycle worker on the given database; stop it with runner.stop(). */
-export function startWorker(services: JobServices, connectionString: string): Promise<Runner> {
-  return run({
-    connectionString,
+export async function startWorker(
+  services: JobServices,
+  connectionString: string,
+): Promise<Runner> {
+  const pgPool = new pg.Pool({ connectionString, max: services.config.WORKER_CONCURRENCY + 2 });
+  pgPool.on('error', (error) => services.logger.warn({ err: error }, 'worker connection lost'));
+  const runner = await run({
+    pgPool,
     concurrency: services.config.WORKER_CONCURRENCY,
     noHandleSignals: true,
     pollInterval: services.config.WORKER_POLL_INTERVAL_MS,
     taskList: taskList(services),
     logger: graphileLogger(services.logger.child({ component: 'worker' })),
   });
+  // The pool is ours, so graphile-worker leaves it open: end it once the runner has stopped.
+  const stop = runner.stop.bind(runner);
+  runner.stop = async (...args) => {
+    await stop(...args);
+    await pgPool.end();
+  };
+  return runner;
 }

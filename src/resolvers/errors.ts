@@ -31,7 +31,9 @@ export class QuotaExceededError extends AppError {
   readonly limit: number;
   readonly resetsAt: Date;
   constructor(limit: number, resetsAt: Date) {
-    super(`The daily limit of ${limit} generations is used up; it resets at ${resetsAt.toISOString()}`);
+    super(
+      `The daily limit of ${limit} generations is used up; it resets at ${resetsAt.toISOString()}`,
+    );
     this.limit = limit;
     this.resetsAt = resetsAt;
   }

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.ts';
 import { db } from '../db.ts';
 import type { Generation, Prisma } from '../generated/prisma/client.ts';
+import { isFinalStatus, publishGenerationUpdate } from '../jobs/generation-status.ts';
 import { enqueueInTransaction, removeLifecycleJob } from '../jobs/queue.ts';
 import { IdempotencyConflictError, NotFoundError, QuotaExceededError } from './errors.ts';
-import { isFinalStatus, publishGenerationUpdate } from '../jobs/generation-status.ts';
 import {
   buildGenerateRequest,
   type GenerateImageArgs,
@@ -50,7 +50,10 @@ export async function generateImage(ctx: Context, args: GenerateImageArgs): Prom
       where: { id: ownerId },
       select: { dailyLimit: true },
     });
-    if (account.dailyLimit !== null && (await countGenerationsToday(ownerId, tx)) >= account.dailyLimit) {
+    if (
+      account.dailyLimit !== null &&
+      (await countGenerationsToday(ownerId, tx)) >= account.dailyLimit
+    ) {
       const resetsAt = new Date(startOfUtcDay(now).getTime() + 86_400_000);
       throw new QuotaExceededError(account.dailyLimit, resetsAt);
     }
@@ -127,7 +130,11 @@ export async function cancelGeneration(ctx: Context, id: string | null): Promise
   }
   const cancelled = await db.$transaction(async (tx) => {
     const { count } = await tx.generation.updateMany({
-      where: { id, ownerId: ctx.viewer.accountId, status: { in: ['PENDING', 'QUEUED', 'PROCESSING'] } },
+      where: {
+        id,
+        ownerId: ctx.viewer.accountId,
+        status: { in: ['PENDING', 'QUEUED', 'PROCESSING'] },
+      },
       data: { status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: 'Cancelled by the owner' },
     });
     if (count > 0) {
@@ -146,7 +153,10 @@ export async function deleteGeneration(ctx: Context, id: string | null): Promise
     throw new NotFoundError();
   }
   const images = await db.$transaction(async (tx) => {
-    const rows = await tx.image.findMany({ where: { generationId: id }, select: { storageKey: true } });
+    const rows = await tx.image.findMany({
+      where: { generationId: id },
+      select: { storageKey: true },
+    });
     await removeLifecycleJob(tx, id);
     await tx.generation.delete({ where: { id } });
     return rows;

@@ -104,8 +104,8 @@ export async function listGenerations(ctx: Context, args: HistoryArgs) {
   const newestFirst = (args.orderBy ?? 'CREATED_AT_DESC') === 'CREATED_AT_DESC';
   const backwards = args.last != null || (args.before != null && args.first == null);
   const size = Math.min(args.last ?? args.first ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-  const after = args.after ? decodeCursor(args.after, 'after') : null;
-  const before = args.before ? decodeCursor(args.before, 'before') : null;
+  const after = args.after != null ? decodeCursor(args.after, 'after') : null;
+  const before = args.before != null ? decodeCursor(args.before, 'before') : null;
   // "after" lies further along the order: older rows when newest first.
   const forward = newestFirst ? 'lt' : 'gt';
   const backward = newestFirst ? 'gt' : 'lt';

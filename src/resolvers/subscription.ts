@@ -3,6 +3,7 @@ import type { Context } from '../context.ts';
 import { db } from '../db.ts';
 import type { Generation } from '../generated/prisma/client.ts';
 import { isFinalStatus } from '../jobs/generation-status.ts';
+import { isUuid } from './loaders.ts';
 
 /**
  * Yields the generation now, then again after every change, and ends once it is final. Events
@@ -10,7 +11,9 @@ import { isFinalStatus } from '../jobs/generation-status.ts';
  */
 export function watchGeneration(ctx: Context, id: string | null): AsyncIterable<Generation> {
   const read = () =>
-    id ? db.generation.findFirst({ where: { id, ownerId: ctx.viewer.accountId } }) : null;
+    id && isUuid(id)
+      ? db.generation.findFirst({ where: { id, ownerId: ctx.viewer.accountId } })
+      : null;
   return new Repeater<Generation>(async (push, stop) => {
     const updates = ctx.services.events.subscribe('generation:updated', id ?? '');
     stop.then(() => updates.return?.());
@@ -30,6 +33,9 @@ export function watchGeneration(ctx: Context, id: string | null): AsyncIterable<
         break;
       }
       if (current.status !== last.status || current.progress !== last.progress) {
+        // The subscription keeps one context (and its DataLoader caches) for all its events.
+        ctx.loaders.imagesByGeneration.clear(current.id);
+        ctx.loaders.generation.clear(current.id);
         await push(current);
       }
       last = current;

@@ -26,8 +26,14 @@ export const builder = new SchemaBuilder<{
     decodeGlobalID,
     nodeTypeOptions: { description: 'Relay global object identification.' },
     idFieldOptions: { description: 'Globally unique, opaque id (Relay).' },
-    nodeQueryOptions: { description: 'Any object of the caller by its global id; null if none.' },
-    nodesQueryOptions: { description: 'Several objects of the caller by global id, in order.' },
+    nodeQueryOptions: {
+      description: 'Any object of the caller by its global id; null if none.',
+      args: { id: { description: 'A global id from this API.' } },
+    },
+    nodesQueryOptions: {
+      description: 'Several objects of the caller by global id, in order (null where none).',
+      args: { ids: { description: 'Global ids from this API.' } },
+    },
     pageInfoTypeOptions: { description: 'Where a page sits in the whole list (Relay).' },
     hasNextPageFieldOptions: { description: 'More items follow the last edge.' },
     hasPreviousPageFieldOptions: { description: 'More items precede the first edge.' },

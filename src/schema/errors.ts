@@ -1,5 +1,5 @@
 import {
-  AppError,
+  type AppError,
   IdempotencyConflictError,
   NotFoundError,
   QuotaExceededError,
@@ -18,15 +18,17 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
   }),
 });
 
-const FieldErrorRef = builder.objectRef<{ path: string[]; message: string }>('FieldError').implement({
-  description: 'One invalid input field.',
-  fields: (t) => ({
-    path: t.exposeStringList('path', {
-      description: 'Input field path, e.g. ["input", "width"].',
+const FieldErrorRef = builder
+  .objectRef<{ path: string[]; message: string }>('FieldError')
+  .implement({
+    description: 'One invalid input field.',
+    fields: (t) => ({
+      path: t.exposeStringList('path', {
+        description: 'Input field path, e.g. ["input", "width"].',
+      }),
+      message: t.exposeString('message', { description: 'Which rule the value broke.' }),
     }),
-    message: t.exposeString('message', { description: 'Which rule the value broke.' }),
-  }),
-});
+  });
 
 builder.objectType(ValidationError, {
   name: 'ValidationError',

@@ -1,3 +1,4 @@
+import type { Generation } from '../generated/prisma/client.ts';
 import {
   IdempotencyConflictError,
   NotFoundError,
@@ -12,7 +13,6 @@ import {
   generateImage,
   regenerateImage,
 } from '../resolvers/generation.ts';
-import type { Generation } from '../generated/prisma/client.ts';
 import { builder } from './builder.ts';
 import { GenerationRef } from './generation.ts';
 import { parseGlobalId } from './global-id.ts';
@@ -21,17 +21,30 @@ import { ImageFormatEnum } from './image.ts';
 const GenerateImageInput = builder.inputType('GenerateImageInput', {
   description: 'What to generate. Unset fields are not sent upstream (its defaults apply).',
   fields: (t) => ({
-    prompt: t.string({ required: true, description: 'What the image should show (1-2000 characters).' }),
+    prompt: t.string({
+      required: true,
+      description: 'What the image should show (1-2000 characters).',
+    }),
     model: t.string({ defaultValue: 'flux-1.1-pro', description: 'Model id; see imageModels.' }),
-    aspectRatio: t.string({ description: '"W:H" with positive integers, or "custom" to use width and height.' }),
+    aspectRatio: t.string({
+      description: '"W:H" with positive integers, or "custom" to use width and height.',
+    }),
     width: t.int({ description: '256-1440, a multiple of 32; only with aspectRatio "custom".' }),
     height: t.int({ description: '256-1440, a multiple of 32; only with aspectRatio "custom".' }),
     outputFormat: t.field({ type: ImageFormatEnum, description: 'File format of the result.' }),
-    outputQuality: t.int({ description: '0-100; sent as given, though upstream ignores it for PNG.' }),
+    outputQuality: t.int({
+      description: '0-100; sent as given, though upstream ignores it for PNG.',
+    }),
     seed: t.int({ description: 'Seed for reproducible output.' }),
-    imagePrompt: t.string({ description: 'http(s) URL of an image that guides the composition (Flux Redux).' }),
-    promptUpsampling: t.boolean({ description: 'Let upstream rewrite the prompt for more varied results.' }),
-    idempotencyKey: t.string({ description: 'Client-chosen key (1-255 chars) that makes retries safe.' }),
+    imagePrompt: t.string({
+      description: 'http(s) URL of an image that guides the composition (Flux Redux).',
+    }),
+    promptUpsampling: t.boolean({
+      description: 'Let upstream rewrite the prompt for more varied results.',
+    }),
+    idempotencyKey: t.string({
+      description: 'Client-chosen key (1-255 chars) that makes retries safe.',
+    }),
   }),
 });
 
@@ -40,7 +53,9 @@ const RegenerateImageInput = builder.inputType('RegenerateImageInput', {
   fields: (t) => ({
     prompt: t.string({ description: 'A new prompt (default: the earlier one).' }),
     seed: t.int({ description: 'A new seed (default: the earlier one).' }),
-    idempotencyKey: t.string({ description: 'Client-chosen key (1-255 chars) that makes retries safe.' }),
+    idempotencyKey: t.string({
+      description: 'Client-chosen key (1-255 chars) that makes retries safe.',
+    }),
   }),
 });
 
@@ -68,9 +83,17 @@ builder.mutationFields((t) => ({
     type: GenerateImageSuccess,
     description:
       'Records the request, queues its submission upstream and returns at once (status PENDING). Follow it with generation(id), node(id) or the generationUpdated subscription. With the same idempotencyKey and the same input it returns the same generation and never submits twice.',
-    args: { input: t.arg({ type: GenerateImageInput, required: true, description: 'What to generate.' }) },
+    args: {
+      input: t.arg({ type: GenerateImageInput, required: true, description: 'What to generate.' }),
+    },
     errors: {
-      types: [ValidationError, QuotaExceededError, RateLimitedError, IdempotencyConflictError, UpstreamError],
+      types: [
+        ValidationError,
+        QuotaExceededError,
+        RateLimitedError,
+        IdempotencyConflictError,
+        UpstreamError,
+      ],
       ...resultUnion('GenerateImageResult'),
     },
     resolve: async (_root, { input }, ctx) => ({ generation: await generateImage(ctx, input) }),
@@ -83,11 +106,22 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: RegenerateImageInput, description: 'What to change.' }),
     },
     errors: {
-      types: [NotFoundError, ValidationError, QuotaExceededError, RateLimitedError, IdempotencyConflictError, UpstreamError],
+      types: [
+        NotFoundError,
+        ValidationError,
+        QuotaExceededError,
+        RateLimitedError,
+        IdempotencyConflictError,
+        UpstreamError,
+      ],
       ...resultUnion('RegenerateImageResult'),
     },
     resolve: async (_root, args, ctx) => ({
-      generation: await regenerateImage(ctx, parseGlobalId(String(args.id), 'Generation'), args.input),
+      generation: await regenerateImage(
+        ctx,
+        parseGlobalId(String(args.id), 'Generation'),
+        args.input,
+      ),
     }),
   }),
   cancelGeneration: t.field({
@@ -97,11 +131,15 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'Global id of the generation.' }) },
     errors: {
       types: [NotFoundError, UpstreamError],
-      union: { name: 'CancelGenerationResult', description: 'The cancelled generation, or why not.' },
+      union: {
+        name: 'CancelGenerationResult',
+        description: 'The cancelled generation, or why not.',
+      },
       result: { name: 'CancelGenerationSuccess', description: 'The generation after the cancel.' },
       dataField: { name: 'generation', description: 'The generation.' },
     },
-    resolve: (_root, args, ctx) => cancelGeneration(ctx, parseGlobalId(String(args.id), 'Generation')),
+    resolve: (_root, args, ctx) =>
+      cancelGeneration(ctx, parseGlobalId(String(args.id), 'Generation')),
   }),
   deleteGeneration: t.field({
     type: 'ID',

@@ -22,21 +22,55 @@ type FluxParamsShape = Record<string, unknown>;
 const FluxParamsRef = builder.objectRef<FluxParamsShape>('FluxParams').implement({
   description: 'The model parameters as recorded (exactly what was sent upstream).',
   fields: (t) => {
-    const param = <T>(key: string) => (params: FluxParamsShape) => (params[key] ?? null) as T | null;
+    const param =
+      <T>(key: string) =>
+      (params: FluxParamsShape) =>
+        (params[key] ?? null) as T | null;
     return {
-      aspectRatio: t.string({ nullable: true, description: '"W:H" or "custom".', resolve: param('aspect_ratio') }),
-      width: t.int({ nullable: true, description: 'Width in pixels (custom only).', resolve: param('width') }),
-      height: t.int({ nullable: true, description: 'Height in pixels (custom only).', resolve: param('height') }),
+      aspectRatio: t.string({
+        nullable: true,
+        description: '"W:H" or "custom".',
+        resolve: param('aspect_ratio'),
+      }),
+      width: t.int({
+        nullable: true,
+        description: 'Width in pixels (custom only).',
+        resolve: param('width'),
+      }),
+      height: t.int({
+        nullable: true,
+        description: 'Height in pixels (custom only).',
+        resolve: param('height'),
+      }),
       outputFormat: t.field({
         type: ImageFormatEnum,
         nullable: true,
         description: 'Requested file format.',
-        resolve: (params) => (typeof params.output_format === 'string' ? (params.output_format.toUpperCase() as 'JPG') : null),
+        resolve: (params) =>
+          typeof params.output_format === 'string'
+            ? (params.output_format.toUpperCase() as 'JPG')
+            : null,
       }),
-      outputQuality: t.int({ nullable: true, description: '0-100 (jpg, webp).', resolve: param('output_quality') }),
-      seed: t.int({ nullable: true, description: 'Seed for reproducible output.', resolve: param('seed') }),
-      imagePrompt: t.string({ nullable: true, description: 'Guiding image URL (Flux Redux).', resolve: param('image_prompt') }),
-      promptUpsampling: t.boolean({ nullable: true, description: 'Prompt rewritten upstream for variety.', resolve: param('prompt_upsampling') }),
+      outputQuality: t.int({
+        nullable: true,
+        description: '0-100 (jpg, webp).',
+        resolve: param('output_quality'),
+      }),
+      seed: t.int({
+        nullable: true,
+        description: 'Seed for reproducible output.',
+        resolve: param('seed'),
+      }),
+      imagePrompt: t.string({
+        nullable: true,
+        description: 'Guiding image URL (Flux Redux).',
+        resolve: param('image_prompt'),
+      }),
+      promptUpsampling: t.boolean({
+        nullable: true,
+        description: 'Prompt rewritten upstream for variety.',
+        resolve: param('prompt_upsampling'),
+      }),
     };
   },
 });
@@ -73,7 +107,10 @@ builder.node(GenerationRef, {
       description: 'Lifecycle state.',
       resolve: (generation) => generation.status,
     }),
-    progress: t.exposeInt('progress', { nullable: true, description: '0-100 while running, when upstream reports it.' }),
+    progress: t.exposeInt('progress', {
+      nullable: true,
+      description: '0-100 while running, when upstream reports it.',
+    }),
     images: t.field({
       type: [ImageRef],
       description: 'Stored copies of the outputs, served by this service (upstream URLs expire).',
@@ -86,11 +123,28 @@ builder.node(GenerationRef, {
       resolve: ({ errorCode, errorMessage }) =>
         errorCode ? { code: errorCode, message: errorMessage ?? errorCode } : null,
     }),
-    upstreamJobId: t.exposeString('upstreamJobId', { nullable: true, description: 'apiframe’s job id, once accepted.' }),
-    creditCost: t.exposeInt('creditCost', { nullable: true, description: 'Credits upstream charged, when it reports them.' }),
-    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'The client’s idempotency key, if given.' }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was recorded.', resolve: (g) => g.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', description: 'Last change of any field.', resolve: (g) => g.updatedAt }),
+    upstreamJobId: t.exposeString('upstreamJobId', {
+      nullable: true,
+      description: 'apiframe’s job id, once accepted.',
+    }),
+    creditCost: t.exposeInt('creditCost', {
+      nullable: true,
+      description: 'Credits upstream charged, when it reports them.',
+    }),
+    idempotencyKey: t.exposeString('idempotencyKey', {
+      nullable: true,
+      description: 'The client’s idempotency key, if given.',
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When it was recorded.',
+      resolve: (g) => g.createdAt,
+    }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'Last change of any field.',
+      resolve: (g) => g.updatedAt,
+    }),
     completedAt: t.field({
       type: 'DateTime',
       nullable: true,
@@ -105,9 +159,17 @@ const GenerationFilterInput = builder.inputType('GenerationFilter', {
   fields: (t) => ({
     status: t.field({ type: [GenerationStatusEnum], description: 'Any of these statuses.' }),
     model: t.stringList({ description: 'Any of these model ids.' }),
-    search: t.string({ description: 'Full-text search over the prompt (Postgres text search, not LIKE).' }),
-    createdAfter: t.field({ type: 'DateTime', description: 'Created strictly after this instant.' }),
-    createdBefore: t.field({ type: 'DateTime', description: 'Created strictly before this instant.' }),
+    search: t.string({
+      description: 'Full-text search over the prompt (Postgres text search, not LIKE).',
+    }),
+    createdAfter: t.field({
+      type: 'DateTime',
+      description: 'Created strictly after this instant.',
+    }),
+    createdBefore: t.field({
+      type: 'DateTime',
+      description: 'Created strictly before this instant.',
+    }),
     seed: t.int({ description: 'Generations with exactly this seed.' }),
   }),
 });
@@ -126,7 +188,8 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One generation of the caller’s, or null if it does not exist or is not theirs.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the generation.' }) },
-    resolve: (_root, args, ctx) => findGeneration(ctx, parseGlobalId(String(args.id), 'Generation')),
+    resolve: (_root, args, ctx) =>
+      findGeneration(ctx, parseGlobalId(String(args.id), 'Generation')),
   }),
   generations: t.connection(
     {
@@ -135,7 +198,11 @@ builder.queryFields((t) => ({
         'The caller’s generation history, newest first by default. Keyset pagination: cost does not grow with page depth. totalCount honours the filter.',
       args: {
         filter: t.arg({ type: GenerationFilterInput, description: 'Conditions on the rows.' }),
-        orderBy: t.arg({ type: GenerationOrderEnum, defaultValue: 'CREATED_AT_DESC', description: 'Sort order.' }),
+        orderBy: t.arg({
+          type: GenerationOrderEnum,
+          defaultValue: 'CREATED_AT_DESC',
+          description: 'Sort order.',
+        }),
       },
       resolve: (_root, args, ctx) => listGenerations(ctx, args),
     },
@@ -145,7 +212,8 @@ builder.queryFields((t) => ({
       fields: (c) => ({
         totalCount: c.int({
           description: 'All rows matching the filter, across pages.',
-          resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+          resolve: (connection) =>
+            (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
         }),
       }),
     },
@@ -156,9 +224,11 @@ builder.queryFields((t) => ({
 builder.subscriptionField('generationUpdated', (t) =>
   t.field({
     type: GenerationRef,
-    description: 'The generation now, then after every change of its status or progress, until it is final.',
+    description:
+      'The generation now, then after every change of its status or progress, until it is final.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the generation.' }) },
-    subscribe: (_root, args, ctx) => watchGeneration(ctx, parseGlobalId(String(args.id), 'Generation')),
+    subscribe: (_root, args, ctx) =>
+      watchGeneration(ctx, parseGlobalId(String(args.id), 'Generation')),
     resolve: (generation) => generation,
   }),
 );

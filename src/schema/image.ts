@@ -31,17 +31,34 @@ builder.node(ImageRef, {
         return generation;
       },
     }),
-    index: t.exposeInt('index', { description: 'Position among the generation’s outputs, from 0.' }),
+    index: t.exposeInt('index', {
+      description: 'Position among the generation’s outputs, from 0.',
+    }),
     url: t.string({
       description: 'Absolute URL of the stored copy on this service.',
       resolve: (image, _args, ctx) => imageUrl(ctx.services.config.PUBLIC_URL, image.id),
     }),
-    sourceUrl: t.exposeString('sourceUrl', { nullable: true, description: 'The upstream URL it was copied from (may have expired).' }),
-    width: t.exposeInt('width', { nullable: true, description: 'Width in pixels, read from the file.' }),
-    height: t.exposeInt('height', { nullable: true, description: 'Height in pixels, read from the file.' }),
-    format: t.field({ type: ImageFormatEnum, description: 'File format, read from the file.', resolve: (image) => image.format }),
+    sourceUrl: t.exposeString('sourceUrl', {
+      nullable: true,
+      description: 'The upstream URL it was copied from (may have expired).',
+    }),
+    width: t.exposeInt('width', {
+      nullable: true,
+      description: 'Width in pixels, read from the file.',
+    }),
+    height: t.exposeInt('height', {
+      nullable: true,
+      description: 'Height in pixels, read from the file.',
+    }),
+    format: t.field({
+      type: ImageFormatEnum,
+      description: 'File format, read from the file.',
+      resolve: (image) => image.format,
+    }),
     contentType: t.exposeString('contentType', { description: 'MIME type served with it.' }),
     byteSize: t.exposeInt('byteSize', { description: 'Size of the file in bytes.' }),
-    sha256: t.exposeString('sha256', { description: 'Hex sha256 of the bytes (also the HTTP ETag).' }),
+    sha256: t.exposeString('sha256', {
+      description: 'Hex sha256 of the bytes (also the HTTP ETag).',
+    }),
   }),
 });

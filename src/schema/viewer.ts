@@ -2,17 +2,20 @@ import { getViewer, listImageModels } from '../resolvers/viewer.ts';
 import { builder } from './builder.ts';
 import { ImageFormatEnum } from './image.ts';
 
-const ViewerRef = builder
-  .objectRef<Awaited<ReturnType<typeof getViewer>>>('Viewer')
-  .implement({
-    description: 'The caller’s account and its quota.',
-    fields: (t) => ({
-      id: t.exposeID('id', { description: 'Account id.' }),
-      name: t.exposeString('name', { description: 'Account name.' }),
-      generationsToday: t.exposeInt('generationsToday', { description: 'Generations started today (UTC).' }),
-      dailyLimit: t.exposeInt('dailyLimit', { nullable: true, description: 'Daily limit; null means unlimited.' }),
+const ViewerRef = builder.objectRef<Awaited<ReturnType<typeof getViewer>>>('Viewer').implement({
+  description: 'The caller’s account and its quota.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Account id.' }),
+    name: t.exposeString('name', { description: 'Account name.' }),
+    generationsToday: t.exposeInt('generationsToday', {
+      description: 'Generations started today (UTC).',
     }),
-  });
+    dailyLimit: t.exposeInt('dailyLimit', {
+      nullable: true,
+      description: 'Daily limit; null means unlimited.',
+    }),
+  }),
+});
 
 const ImageModelRef = builder
   .objectRef<ReturnType<typeof listImageModels>[number]>('ImageModel')
@@ -21,10 +24,15 @@ const ImageModelRef = builder
     fields: (t) => ({
       id: t.exposeString('id', { description: 'Model id to pass as input.model.' }),
       name: t.exposeString('name', { description: 'Display name.' }),
-      aspectRatios: t.exposeStringList('aspectRatios', { description: 'Suggested ratios ("W:H" of any positive integers also works; "custom" uses width/height).' }),
+      aspectRatios: t.exposeStringList('aspectRatios', {
+        description:
+          'Suggested ratios ("W:H" of any positive integers also works; "custom" uses width/height).',
+      }),
       minSize: t.exposeInt('minSize', { description: 'Smallest width/height in pixels.' }),
       maxSize: t.exposeInt('maxSize', { description: 'Largest width/height in pixels.' }),
-      sizeStep: t.exposeInt('sizeStep', { description: 'Width and height must be multiples of this.' }),
+      sizeStep: t.exposeInt('sizeStep', {
+        description: 'Width and height must be multiples of this.',
+      }),
       outputFormats: t.field({
         type: [ImageFormatEnum],
         description: 'Formats it can return.',

@@ -186,14 +186,6 @@ export function validateGenerateRequest(body: unknown): ValidationResult {
   const reported = new Set<string>();
   for (const issue of parsed.error.issues) {
     const path = issue.path.filter((key) => typeof key !== 'symbol');
-    // The first rule a field breaks is enough ("between 256 and 1440" makes "multiple of 32" noise).
-    if (issue.code !== 'unrecognized_keys') {
-      const pathKey = JSON.stringify(path);
-      if (reported.has(pathKey)) {
-        continue;
-      }
-      reported.add(pathKey);
-    }
     if (issue.code === 'unrecognized_keys') {
       // One issue per unknown key, on the key itself, so callers can map it to a field.
       for (const key of issue.keys) {
@@ -201,11 +193,16 @@ export function validateGenerateRequest(body: unknown): ValidationResult {
       }
       continue;
     }
-    if (issue.code === 'invalid_type' && issue.expected === 'object' && path.length > 0) {
-      issues.push({ path, message: `${path.join('.')} must be an object` });
+    // The first rule a field breaks is enough ("between 256 and 1440" makes "multiple of 32" noise).
+    const pathKey = JSON.stringify(path);
+    if (reported.has(pathKey)) {
       continue;
     }
-    issues.push({ path, message: issue.message });
+    reported.add(pathKey);
+    const isObjectField = issue.code === 'invalid_type' && issue.expected === 'object';
+    const message =
+      isObjectField && path.length > 0 ? `${path.join('.')} must be an object` : issue.message;
+    issues.push({ path, message });
   }
   return { ok: false, issues };
 }

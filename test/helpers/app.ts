@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type App, startApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { db } from '../../src/db.ts';
 
 export const TEST_PUBLIC_URL = 'http://fluxgate.test';
 
@@ -25,6 +26,9 @@ export async function startTestApp(env: Record<string, string> = {}) {
     WORKER_POLL_INTERVAL_MS: '50',
     ...env,
   });
+  // Lifecycle jobs an earlier test file left queued would talk to that file's (closed)
+  // sandbox; tests count upstream requests, so each file starts with an empty queue.
+  await db.$executeRaw`DELETE FROM graphile_worker._private_jobs`;
   const app: App = await startApp(config, { databaseUrl });
   const sandbox = app.sandbox;
   if (!sandbox) {
