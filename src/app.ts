@@ -16,6 +16,8 @@ export interface App {
   /** The built-in upstream, when no APIFRAME_API_KEY is configured. */
   sandbox: Sandbox | null;
   worker: Runner | null;
+  /** Stops the worker, the sandbox and event clients; the database stays open. */
+  stopBackground(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,11 +48,12 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       'APIFRAME_API_KEY is unset: using the built-in sandbox upstream',
     );
   }
+  const events = createGenerationEvents(config.REDIS_URL);
   const services: JobServices = {
     config,
     logger,
     storage: createFsStorage(config.STORAGE_DIR),
-    events: createGenerationEvents(),
+    events: events.events,
     upstream: createApiframeClient({
       baseUrl: upstreamUrl,
       apiKey: upstreamKey,
@@ -61,15 +64,20 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
   const worker =
     options.runWorker === false ? null : await startWorker(services, options.databaseUrl);
   const yoga = createYogaApp(services);
+  async function stopBackground() {
+    // Running steps finish (graphile-worker waits for them); queued ones stay for the next start.
+    await worker?.stop();
+    await sandbox?.close();
+    await events.close();
+  }
   return {
     yoga,
     services,
     sandbox,
     worker,
+    stopBackground,
     async stop() {
-      // Running steps finish (graphile-worker waits for them); queued ones stay for the next start.
-      await worker?.stop();
-      await sandbox?.close();
+      await stopBackground();
       await closeDatabase();
     },
   };

@@ -438,8 +438,7 @@ describe('generations: arguments', () => {
   it('rejects an empty-string cursor like any other malformed one', async () => {
     const { account, key } = await createAccount();
     await insertRows(account.id, 3, (i) => ({ createdAt: minutes(i) }));
-    // Currently fails: history.ts tests the cursor for truthiness, so "" reads as "no cursor"
-    // and silently returns the first (or last) page.
+    // "" is not a cursor this API returned: an error, not silently the first (or last) page.
     expect(await readWithCursor(key, '')).toEqual([
       { data: null, codes: ['BAD_USER_INPUT'], messages: [expect.any(String)] },
       { data: null, codes: ['BAD_USER_INPUT'], messages: [expect.any(String)] },

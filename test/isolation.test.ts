@@ -395,8 +395,7 @@ describe('isolation between accounts', () => {
 
   it('an unknown or malformed id behaves exactly like another owner’s in generationUpdated', async () => {
     const { b, aIds } = await twoOwners();
-    // Currently fails for Generation:not-a-uuid: watchGeneration queries Postgres with the
-    // malformed id, which errors (INTERNAL_SERVER_ERROR) instead of reading as "not found".
+    // A malformed id must read as "not found", never reach Postgres as a bad uuid.
     const reference = await subscribe(b.key, aIds.running);
     expect(reference[0]?.data).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
     // All ids at once, so the diff shows every id that behaves differently.

@@ -7,11 +7,14 @@ import { db } from '../../src/db.ts';
 
 export const TEST_PUBLIC_URL = 'http://fluxgate.test';
 
+// Module state is per test file (each file gets a fresh module graph).
+let queueCleared = false;
+
 /**
  * The whole service in-process: Yoga (called through yoga.fetch), the worker on the test
  * database, and the built-in sandbox upstream over real HTTP on a random port.
  */
-export async function startTestApp(env: Record<string, string> = {}) {
+export async function startTestApp(env: Record<string, string> = {}, runWorker = true) {
   const storageDir = mkdtempSync(path.join(tmpdir(), 'fluxgate-images-'));
   const databaseUrl = process.env.DATABASE_URL as string;
   const config = loadConfig({
@@ -28,8 +31,11 @@ export async function startTestApp(env: Record<string, string> = {}) {
   });
   // Lifecycle jobs an earlier test file left queued would talk to that file's (closed)
   // sandbox; tests count upstream requests, so each file starts with an empty queue.
-  await db.$executeRaw`DELETE FROM graphile_worker._private_jobs`;
-  const app: App = await startApp(config, { databaseUrl });
+  if (!queueCleared) {
+    await db.$executeRaw`DELETE FROM graphile_worker._private_jobs`;
+    queueCleared = true;
+  }
+  const app: App = await startApp(config, { databaseUrl, runWorker });
   const sandbox = app.sandbox;
   if (!sandbox) {
     throw new Error('tests expect the built-in sandbox upstream');
@@ -39,8 +45,8 @@ export async function startTestApp(env: Record<string, string> = {}) {
     sandbox,
     storageDir,
     async stop() {
-      await app.worker?.stop();
-      await sandbox.close();
+      // The database stays open for the file's other apps; test/setup.ts closes it.
+      await app.stopBackground();
       rmSync(storageDir, { recursive: true, force: true });
     },
   };

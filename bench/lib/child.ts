@@ -1,0 +1,211 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+// One `node src/server.ts` child, driven over loopback HTTP. Every child is tracked so that a
+// failed run can always end it (and the embedded PostgreSQL it started) by process id.
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** Settings the service reads; none may leak into the child from the caller's shell. */
+const SERVICE_VARS = [
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'EMBEDDED_PG_PORT',
+  'APIFRAME_API_KEY',
+  'APIFRAME_BASE_URL',
+  'PUBLIC_URL',
+  'STORAGE_DIR',
+  'REDIS_URL',
+  'GENERATION_TIMEOUT_S',
+  'LOG_LEVEL',
+  'POLL_INITIAL_MS',
+  'POLL_MAX_MS',
+  'WORKER_CONCURRENCY',
+  'WORKER_POLL_INTERVAL_MS',
+  'UPSTREAM_TIMEOUT_MS',
+  'DOWNLOAD_TIMEOUT_MS',
+  'DOWNLOAD_MAX_BYTES',
+  'VITEST',
+];
+
+export function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!SERVICE_VARS.includes(name) && !name.startsWith('SANDBOX_')) {
+      env[name] = value;
+    }
+  }
+  return { ...env, LOG_LEVEL: 'info', ...settings };
+}
+
+type LogLine = Record<string, unknown> & { msg?: string; level?: number };
+
+export interface Fluxgate {
+  pid: number;
+  port: number;
+  /** Spawn to the `fluxgate is ready` line, as seen by this process. */
+  readyMs: number;
+  /** The service's own readyMs field (from its first line of code). */
+  readyLogMs: number;
+  sandboxUrl: string;
+  /** VmRSS of the node process (the embedded PostgreSQL runs in separate processes). */
+  rssMb(): number;
+  /** Warn/error log lines and non-JSON output seen so far (at most 50). */
+  oddLines: string[];
+  /** SIGTERM, then the time until the process exited, and its exit code. */
+  stop(timeoutMs?: number): Promise<{ ms: number; code: number | null; stoppedLogged: boolean }>;
+}
+
+const live = new Set<{ child: ChildProcess; dataDir: string }>();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Ends every child still running and any embedded PostgreSQL they left behind. */
+export async function killAll(): Promise<void> {
+  for (const entry of live) {
+    if (entry.child.exitCode === null && entry.child.signalCode === null) {
+      entry.child.kill('SIGTERM');
+      for (let i = 0; i < 100 && entry.child.exitCode === null; i++) {
+        await sleep(50);
+      }
+      entry.child.kill('SIGKILL');
+    }
+    const pidFile = path.join(entry.dataDir, 'postgres', 'postmaster.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      try {
+        // SIGINT is PostgreSQL's "fast" shutdown.
+        process.kill(pid, 'SIGINT');
+        await sleep(1000);
+      } catch {
+        // Not running any more.
+      }
+    }
+    live.delete(entry);
+  }
+}
+
+export async function startFluxgate(
+  settings: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<Fluxgate> {
+  const port = Number(settings.PORT);
+  const dataDir = settings.DATA_DIR ?? '';
+  const started = performance.now();
+  const child = spawn(process.execPath, ['src/server.ts'], {
+    cwd: REPO_ROOT,
+    env: childEnv(settings),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const entry = { child, dataDir };
+  live.add(entry);
+  child.on('exit', () => live.delete(entry));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  const tail: string[] = [];
+  const oddLines: string[] = [];
+  const seen = new Map<string, { line: LogLine; at: number }>();
+  const waiters = new Set<() => void>();
+  const onLine = (text: string) => {
+    tail.push(text);
+    if (tail.length > 80) {
+      tail.shift();
+    }
+    let line: LogLine | null = null;
+    if (text.startsWith('{')) {
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = null;
+      }
+    }
+    if (!line || (line.level ?? 0) >= 40) {
+      if (oddLines.length < 50 && text.trim()) {
+        oddLines.push(text.slice(0, 600));
+      }
+    }
+    if (line?.msg && !seen.has(line.msg)) {
+      seen.set(line.msg, { line, at: performance.now() });
+      for (const waiter of waiters) {
+        waiter();
+      }
+    }
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const text of lines) {
+        onLine(text);
+      }
+    });
+  }
+
+  const waitForLog = (msg: string) =>
+    new Promise<{ line: LogLine; at: number }>((resolve, reject) => {
+      const check = () => {
+        const hit = seen.get(msg);
+        if (hit) {
+          cleanup();
+          resolve(hit);
+        } else if (child.exitCode !== null) {
+          cleanup();
+          reject(new Error(`fluxgate exited (${child.exitCode}) before "${msg}":\n${tail.join('\n')}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no "${msg}" within ${timeoutMs} ms:\n${tail.join('\n')}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      void exited.then(check);
+      check();
+    });
+
+  const ready = await waitForLog('fluxgate is ready');
+  const sandbox = await waitForLog('APIFRAME_API_KEY is unset: using the built-in sandbox upstream');
+  const pid = child.pid ?? 0;
+  return {
+    pid,
+    port,
+    readyMs: ready.at - started,
+    readyLogMs: Number(ready.line.readyMs),
+    sandboxUrl: String(sandbox.line.url),
+    oddLines,
+    rssMb() {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
+      return Math.round((kb / 1024) * 10) / 10;
+    },
+    async stop(stopTimeoutMs = 30_000) {
+      const t0 = performance.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, sleep(stopTimeoutMs).then(() => 'timeout' as const)]);
+      if (code === 'timeout') {
+        throw new Error(`no exit within ${stopTimeoutMs} ms of SIGTERM:\n${tail.join('\n')}`);
+      }
+      return { ms: performance.now() - t0, code, stoppedLogged: seen.has('stopped') };
+    },
+  };
+}
