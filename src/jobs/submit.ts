@@ -11,7 +11,7 @@ import { expire, fail, updateIfActive } from './transitions.ts';
 export async function submitGeneration(id: string, task: TaskContext): Promise<void> {
   const { services, logger } = task;
   const generation = await db.generation.findUnique({ where: { id } });
-  if (!generation || generation.status !== 'PENDING') {
+  if (generation?.status !== 'PENDING') {
     return;
   }
   if (generation.deadlineAt < new Date()) {
