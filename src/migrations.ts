@@ -102,8 +102,8 @@ export function deploy(url: string): Promise<string[]> {
   });
 }
 
-/** Writes a migration from the snapshot to the current schema; null when nothing changed. */
-export async function create(url: string, name: string): Promise<string | null> {
+/** The SQL that would bring the last migration's snapshot to prisma/schema.prisma ('' if none). */
+export async function pendingSchemaChanges(url: string): Promise<string> {
   const current = readFileSync(schemaPath, 'utf8');
   const to = { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: current }] };
   const from = existsSync(snapshotPath)
@@ -116,7 +116,13 @@ export async function create(url: string, name: string): Promise<string | null> 
     const result = await engine.diff({ from, to, script: true, exitCode: null, filters });
     return result.stdout ?? '';
   });
-  if (!sql.trim() || sql.includes('This is an empty migration')) {
+  return !sql.trim() || sql.includes('This is an empty migration') ? '' : sql;
+}
+
+/** Writes a migration from the snapshot to the current schema; null when nothing changed. */
+export async function create(url: string, name: string): Promise<string | null> {
+  const sql = await pendingSchemaChanges(url);
+  if (!sql) {
     return null;
   }
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
@@ -127,6 +133,6 @@ export async function create(url: string, name: string): Promise<string | null> 
   if (!existsSync(lock)) {
     writeFileSync(lock, 'provider = "postgresql"\n');
   }
-  writeFileSync(snapshotPath, current);
+  writeFileSync(snapshotPath, readFileSync(schemaPath, 'utf8'));
   return dir;
 }

@@ -167,7 +167,9 @@ export async function startFluxgate(
           resolve(hit);
         } else if (child.exitCode !== null) {
           cleanup();
-          reject(new Error(`fluxgate exited (${child.exitCode}) before "${msg}":\n${tail.join('\n')}`));
+          reject(
+            new Error(`fluxgate exited (${child.exitCode}) before "${msg}":\n${tail.join('\n')}`),
+          );
         }
       };
       const timer = setTimeout(() => {
@@ -184,7 +186,9 @@ export async function startFluxgate(
     });
 
   const ready = await waitForLog('fluxgate is ready');
-  const sandbox = await waitForLog('APIFRAME_API_KEY is unset: using the built-in sandbox upstream');
+  const sandbox = await waitForLog(
+    'APIFRAME_API_KEY is unset: using the built-in sandbox upstream',
+  );
   const pid = child.pid ?? 0;
   return {
     pid,
@@ -201,7 +205,10 @@ export async function startFluxgate(
     async stop(stopTimeoutMs = 30_000) {
       const t0 = performance.now();
       child.kill('SIGTERM');
-      const code = await Promise.race([exited, sleep(stopTimeoutMs).then(() => 'timeout' as const)]);
+      const code = await Promise.race([
+        exited,
+        sleep(stopTimeoutMs).then(() => 'timeout' as const),
+      ]);
       if (code === 'timeout') {
         throw new Error(`no exit within ${stopTimeoutMs} ms of SIGTERM:\n${tail.join('\n')}`);
       }

@@ -63,7 +63,7 @@ function taskList(services: JobServices): TaskList {
             })
             .then(() => undefined),
       });
-      logger.debug({ ms: Date.now() - started }, 'step done');
+      logger.info({ ms: Date.now() - started }, 'step done');
     };
     list[name] = task;
   }

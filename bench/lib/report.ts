@@ -1,0 +1,194 @@
+import type { Summary } from './client.ts';
+import type { SequentialResult, ThroughputResult, UpstreamCalls } from './generations.ts';
+import type { HistoryResult } from './history.ts';
+
+// Targets (see bench/README.md for why each one) and the two result files' contents.
+
+export interface Results {
+  meta: {
+    date: string;
+    node: string;
+    platform: string;
+    cpuModel: string;
+    cpus: number;
+    commit: string;
+    totalMs: number;
+    settings: Record<string, Record<string, string | number>>;
+  };
+  startup: {
+    firstStartMs: number;
+    firstReadyLogMs: number;
+    secondStartMs: number;
+    secondReadyLogMs: number;
+    stops: { after: string; ms: number; code: number | null; stoppedLogged: boolean }[];
+  };
+  generation: { defaultPolling: SequentialResult; fastFirstPoll: SequentialResult };
+  upstream: {
+    defaultPolling: UpstreamCalls;
+    concurrent: UpstreamCalls;
+    fastFirstPoll: UpstreamCalls;
+  };
+  throughput: ThroughputResult;
+  history: HistoryResult;
+  memoryMb: {
+    afterStart: number;
+    afterConcurrent: number;
+    afterHistory: number;
+    afterSecondStart: number;
+  };
+  /** Warn/error/non-JSON lines the children printed. */
+  oddLines: string[];
+  targets: Target[];
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+const ms = (value: number) => `${Math.round(value)} ms`;
+
+export function evaluateTargets(r: Omit<Results, 'targets'>): Target[] {
+  const mutationP95 = Math.max(
+    r.generation.defaultPolling.mutation.p95,
+    r.generation.fastFirstPoll.mutation.p95,
+  );
+  const page1 = r.history.pages[0]?.query.p95 ?? 0;
+  const deepest = r.history.pages.at(-1);
+  const deepRatio = (deepest?.query.p95 ?? 0) / Math.max(page1, 0.1);
+  const rss = Math.max(...Object.values(r.memoryMb));
+  const posts = [r.upstream.defaultPolling, r.upstream.concurrent, r.upstream.fastFirstPoll];
+  const stops = r.startup.stops.map((s) => s.ms);
+  const t = (name: string, target: string, value: string, met: boolean): Target => ({
+    name,
+    target,
+    value,
+    met,
+  });
+  return [
+    t(
+      'first start (initdb + migrations)',
+      '< 30 s',
+      ms(r.startup.firstStartMs),
+      r.startup.firstStartMs < 30_000,
+    ),
+    t('second start', '< 2 s', ms(r.startup.secondStartMs), r.startup.secondStartMs < 2000),
+    t(
+      'SIGTERM → exit 0',
+      '< 5 s, exit 0',
+      stops.map(ms).join(', '),
+      r.startup.stops.every((s) => s.ms < 5000 && s.code === 0),
+    ),
+    t('generateImage mutation p95', '< 50 ms', ms(mutationP95), mutationP95 < 50),
+    t(
+      'completion p95, default polling',
+      '< 4 s',
+      ms(r.generation.defaultPolling.completed.p95),
+      r.generation.defaultPolling.completed.p95 < 4000,
+    ),
+    t(
+      '40 concurrent: all COMPLETED',
+      '< 10 s',
+      ms(r.throughput.wallMs),
+      r.throughput.wallMs < 10_000,
+    ),
+    t(
+      'generate POSTs per generation',
+      'exactly 1',
+      posts.map((p) => `${p.generatePosts}/${p.generations}`).join(', '),
+      posts.every((p) => p.generatePosts === p.generations && p.maxPostsPerKey === 1),
+    ),
+    t(
+      'file downloads per generation',
+      'exactly 1 (one image each)',
+      posts.map((p) => String(p.perGeneration.fileDownloads)).join(', '),
+      posts.every((p) => p.fileDownloads === p.generations),
+    ),
+    t('history page 1 p95', '< 50 ms', ms(page1), page1 < 50),
+    t(
+      `history page ${deepest?.page ?? '?'} p95 vs page 1`,
+      '≤ 2× page 1',
+      `${deepRatio.toFixed(2)}×`,
+      deepRatio <= 2,
+    ),
+    t('RSS (max of all samples)', '< 300 MB', `${rss} MB`, rss < 300),
+  ];
+}
+
+const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+const s = (summary: Summary) => `${summary.p50} / ${summary.p95} / ${summary.max}`;
+
+export function markdown(r: Results): string {
+  const g = r.generation;
+  const lines = [
+    `# fluxgate benchmark — ${r.meta.date}`,
+    '',
+    `Node ${r.meta.node}, ${r.meta.cpus}× ${r.meta.cpuModel}, commit ${r.meta.commit}; ` +
+      `run took ${Math.round(r.meta.totalMs / 1000)} s.`,
+    '',
+    '| measurement | value |',
+    '| --- | --- |',
+    row(['first start (empty DATA_DIR), spawn → ready', ms(r.startup.firstStartMs)]),
+    row(['second start (same DATA_DIR), spawn → ready', ms(r.startup.secondStartMs)]),
+    row(['SIGTERM → exit', r.startup.stops.map((x) => `${ms(x.ms)} (code ${x.code})`).join(', ')]),
+    row([
+      `mutation p50 / p95 / max, default polling (n=${g.defaultPolling.mutation.n})`,
+      `${s(g.defaultPolling.mutation)} ms`,
+    ]),
+    row([
+      `completed p50 / p95 / max, default polling (n=${g.defaultPolling.completed.n})`,
+      `${s(g.defaultPolling.completed)} ms`,
+    ]),
+    row(['completed p50 / p95 / max, POLL_INITIAL_MS=250', `${s(g.fastFirstPoll.completed)} ms`]),
+    row(['mutation p50 / p95 / max, POLL_INITIAL_MS=250', `${s(g.fastFirstPoll.mutation)} ms`]),
+    row([
+      'cold first generation (mutation, completed)',
+      `${g.defaultPolling.warmup.mutationMs} ms, ${g.defaultPolling.warmup.completedMs} ms`,
+    ]),
+    row([`${r.throughput.n} concurrent: wall until all COMPLETED`, ms(r.throughput.wallMs)]),
+    row([
+      `${r.throughput.n} concurrent: mutation p50 / p95 / max`,
+      `${s(r.throughput.mutation)} ms`,
+    ]),
+    row([
+      `${r.throughput.n} concurrent: per-generation completed p50 / p95 / max`,
+      `${s(r.throughput.completed)} ms`,
+    ]),
+  ];
+  for (const [name, u] of Object.entries(r.upstream)) {
+    const p = u.perGeneration;
+    lines.push(
+      row([
+        `upstream per generation, ${name} (POST / status GET / file)`,
+        `${p.generatePosts} / ${p.statusGets} / ${p.fileDownloads} (non-2xx: ${u.non2xx})`,
+      ]),
+    );
+  }
+  for (const page of r.history.pages) {
+    const plan = page.plan ? ` (index scan read ${page.plan.rowsScanned} rows)` : '';
+    lines.push(
+      row([
+        `history page ${page.page} p50 / p95 / max (n=${page.query.n})`,
+        `${s(page.query)} ms${plan}`,
+      ]),
+    );
+  }
+  lines.push(
+    row([
+      'history rows (totalCount)',
+      `${r.history.totalCount} (${r.history.rows} inserted in ${r.history.insertMs} ms)`,
+    ]),
+    row([
+      'RSS after start / 40 concurrent / history / second start',
+      `${r.memoryMb.afterStart} / ${r.memoryMb.afterConcurrent} / ${r.memoryMb.afterHistory} / ${r.memoryMb.afterSecondStart} MB`,
+    ]),
+    '',
+    '| target | goal | measured | met |',
+    '| --- | --- | --- | --- |',
+    ...r.targets.map((x) => row([x.name, x.target, x.value, x.met ? 'yes' : '**NO**'])),
+    '',
+  );
+  return lines.join('\n');
+}
