@@ -27,7 +27,13 @@ describe('logs', () => {
     );
     const line = lines.join('');
     expect(line).toContain('something happened');
-    for (const secret of ['afk_secret_upstream_key', 'fg_secret_client_key', 'afk_secret_2', 'fg_nested_key', 'afk_secret_from_config']) {
+    for (const secret of [
+      'afk_secret_upstream_key',
+      'fg_secret_client_key',
+      'afk_secret_2',
+      'fg_nested_key',
+      'afk_secret_from_config',
+    ]) {
       expect(line).not.toContain(secret);
     }
     expect(line).toContain('[redacted]');

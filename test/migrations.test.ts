@@ -1,5 +1,4 @@
-import { inject } from 'vitest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { db } from '../src/db.ts';
 import { deploy, pendingSchemaChanges } from '../src/migrations.ts';
 
