@@ -4,6 +4,7 @@ import { createAccount } from './factories/account.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { GenerateImage } from './helpers/documents.ts';
 import { query } from './helpers/graphql.ts';
+import { nextPayloads, subscribeOverSse } from './helpers/sse.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -44,21 +45,15 @@ describe.skipIf(!available)('generationUpdated across replicas (REDIS_URL)', () 
     if (generateImage.__typename !== 'GenerateImageSuccess') {
       throw new Error(generateImage.__typename);
     }
-    const response = await reader.yoga.fetch('http://fluxgate.test/graphql', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        authorization: `Bearer ${key}`,
-      },
-      body: JSON.stringify({
-        query: 'subscription ($id: ID!) { generationUpdated(id: $id) { status } }',
-        variables: { id: generateImage.generation.id },
-      }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await response.text();
-    const statuses = [...text.matchAll(/"status":"(\w+)"/g)].map((m) => m[1]);
+    const events = await subscribeOverSse(
+      reader,
+      'subscription ($id: ID!) { generationUpdated(id: $id) { status } }',
+      { id: generateImage.generation.id },
+      key,
+    );
+    const statuses = nextPayloads<{ data?: { generationUpdated: { status: string } } }>(events).map(
+      (update) => update.data?.generationUpdated.status,
+    );
     expect(statuses.at(-1)).toBe('COMPLETED');
     expect(statuses.length).toBeGreaterThanOrEqual(2);
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './gql/index.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { foreignLookalikes, isolationFixtures } from './helpers/isolation.ts';
+import { type SseEvent, subscribeOverSse } from './helpers/sse.ts';
 
 const IsolationWatch = graphql(`
   subscription IsolationWatch($id: ID!) {
@@ -17,59 +18,9 @@ afterAll(() => app.stop());
 
 const { twoOwners } = isolationFixtures(() => app);
 
-interface SseEvent {
-  event: string;
-  data: unknown;
-}
-
-/** Subscribes over Server-Sent Events and reads the stream until it completes. */
+/** Subscribes as `key` to one generation and reads the stream until it completes. */
 async function subscribe(key: string, id: string): Promise<SseEvent[]> {
-  const response = await app.yoga.fetch('http://fluxgate.test/graphql', {
-    method: 'POST',
-    headers: {
-      accept: 'text/event-stream',
-      'content-type': 'application/json',
-      authorization: `Bearer ${key}`,
-    },
-    body: JSON.stringify({ query: IsolationWatch.toString(), variables: { id } }),
-  });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body?.getReader();
-  if (!reader) {
-    throw new Error('no response body');
-  }
-  const decoder = new TextDecoder();
-  const timeout = setTimeout(() => void reader.cancel(), 5_000);
-  let text = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        break;
-      }
-      text += decoder.decode(value, { stream: true });
-      if (/^event: complete$/m.test(text)) {
-        await reader.cancel();
-        break;
-      }
-    }
-  } finally {
-    clearTimeout(timeout);
-  }
-  const events = text
-    .split('\n\n')
-    .map((block) => block.split('\n').filter((line) => line && !line.startsWith(':')))
-    .filter((lines) => lines.length > 0)
-    .map((lines) => {
-      const field = (name: string) =>
-        lines
-          .find((line) => line.startsWith(`${name}:`))
-          ?.slice(name.length + 1)
-          .trim();
-      const data = field('data');
-      return { event: field('event') ?? 'message', data: data ? JSON.parse(data) : null };
-    });
+  const events = await subscribeOverSse(app, IsolationWatch.toString(), { id }, key, 5_000);
   expect(events.at(-1)?.event).toBe('complete');
   return events;
 }

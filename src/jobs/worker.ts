@@ -76,7 +76,10 @@ export async function startWorker(
   connectionString: string,
 ): Promise<Runner> {
   const pgPool = new pg.Pool({ connectionString, max: services.config.WORKER_CONCURRENCY + 2 });
-  pgPool.on('error', (error) => services.logger.warn({ err: error }, 'worker connection lost'));
+  const lost = (error: Error) => services.logger.warn({ err: error }, 'worker connection lost');
+  // graphile-worker asks for both: errors of idle clients and of checked-out ones.
+  pgPool.on('error', lost);
+  pgPool.on('connect', (client) => client.on('error', lost));
   const runner = await run({
     pgPool,
     concurrency: services.config.WORKER_CONCURRENCY,
