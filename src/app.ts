@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createSandbox, type Sandbox, sandboxOptionsFromEnv } from './sandbox/index.ts';
 import { createFsStorage } from './storage/index.ts';
 import { createApiframeClient } from './upstream/client.ts';
+import { verifyWebhookSignature } from './upstream/webhook.ts';
 import { createYogaApp, type YogaApp } from './yoga.ts';
 
 export interface App {
@@ -26,6 +27,15 @@ export interface AppOptions {
   logger?: Logger;
   /** false serves the API without running lifecycle jobs (tests that only read). */
   runWorker?: boolean;
+}
+
+/** Upstream can only call us back at an address it can reach: not a loopback one. */
+export function webhooksEnabled(config: Config): boolean {
+  if (config.WEBHOOKS !== 'auto') {
+    return config.WEBHOOKS === 'on';
+  }
+  const host = new URL(config.PUBLIC_URL).hostname;
+  return !['localhost', '127.0.0.1', '[::1]', '::1'].includes(host) && !host.endsWith('.localhost');
 }
 
 /** Wires the process: upstream (apiframe or the sandbox), storage, events, the worker, Yoga. */
@@ -49,11 +59,14 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
     );
   }
   const events = createGenerationEvents(config.REDIS_URL);
+  const signingKey = upstreamKey;
   const services: JobServices = {
     config,
     logger,
     storage: createFsStorage(config.STORAGE_DIR),
     events: events.events,
+    webhookUrl: webhooksEnabled(config) ? `${config.PUBLIC_URL}/webhooks/apiframe` : null,
+    verifyWebhook: (rawBody, signature) => verifyWebhookSignature(rawBody, signature, signingKey),
     upstream: createApiframeClient({
       baseUrl: upstreamUrl,
       apiKey: upstreamKey,

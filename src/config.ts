@@ -60,6 +60,14 @@ const configSchema = z
     UPSTREAM_TIMEOUT_MS: int(30_000, 100, 300_000),
     DOWNLOAD_TIMEOUT_MS: int(60_000, 100, 600_000),
     DOWNLOAD_MAX_BYTES: int(50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    /**
+     * Upstream webhooks: "auto" sends webhookUrl only when PUBLIC_URL is not a loopback address
+     * (upstream could not reach it). Polling continues either way, slower with webhooks on.
+     */
+    WEBHOOKS: z.preprocess(emptyToUndefined, z.enum(['auto', 'on', 'off']).default('auto')),
+    POLL_WITH_WEBHOOKS_MS: int(30_000, 10, 600_000),
+    /** How often each process looks for work of crashed processes and orphaned generations. */
+    RECOVERY_INTERVAL_MS: int(15_000, 100, 3_600_000),
     /** The built-in sandbox (used when APIFRAME_API_KEY is unset): time from submit to done. */
     SANDBOX_LATENCY_MS: int(3000, 0, 600_000),
   })

@@ -4,6 +4,8 @@ import { createGraphQLError, createYoga, maskError, type Plugin } from 'graphql-
 import { type Context, createContext } from './context.ts';
 import { db } from './db.ts';
 import { serveStoredImage } from './http/images.ts';
+import { handleApiframeWebhook } from './http/webhooks.ts';
+import type { JobServices } from './jobs/context.ts';
 import { PaginationArgumentError } from './resolvers/history.ts';
 import { findStoredImage } from './resolvers/image.ts';
 import { schema } from './schema/index.ts';
@@ -12,13 +14,15 @@ import type { Services } from './services.ts';
 const IMAGE_PATH = /^\/images\/([^/]+)$/;
 
 /** The non-GraphQL routes: stored images, liveness and readiness. */
-function httpRoutes(services: Services): Plugin {
+function httpRoutes(services: JobServices): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname === '/') {
         endResponse(Response.redirect(new URL('/graphql', url), 302));
       } else if (url.pathname === '/healthz') {
         endResponse(Response.json({ status: 'ok' }));
+      } else if (url.pathname === '/webhooks/apiframe' && request.method === 'POST') {
+        endResponse(await handleApiframeWebhook(request, services));
       } else if (url.pathname === '/readyz') {
         const ready = await db.$queryRaw`SELECT 1`.then(
           () => true,
@@ -68,7 +72,7 @@ function requestLog(services: Services): Plugin {
   };
 }
 
-export function createYogaApp(services: Services) {
+export function createYogaApp(services: JobServices) {
   const isDev = services.config.NODE_ENV !== 'production';
   return createYoga<Record<string, unknown>, Context>({
     schema,

@@ -5,6 +5,10 @@ import type { ApiframeClient } from '../upstream/client.ts';
 /** What lifecycle tasks need: the shared services plus the upstream client. */
 export interface JobServices extends Services {
   upstream: ApiframeClient;
+  /** Where upstream should send job events, or null when webhooks are off. */
+  webhookUrl: string | null;
+  /** Checks an upstream webhook's signature (the key stays inside the closure). */
+  verifyWebhook(rawBody: Buffer, signature: string | null): boolean;
 }
 
 export interface TaskContext {
@@ -20,7 +24,9 @@ export function backoffMs(attempt: number, baseMs = 1000, capMs = 60_000): numbe
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
-/** 2 s, ×1.5 per poll, capped: the polling pace the contract recommends. */
-export function pollDelayMs(pollCount: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, Math.round(initialMs * 1.5 ** pollCount));
+/** 2 s, ×1.5 per poll, capped: the contract's pace; a slow fallback pace with webhooks on. */
+export function pollDelayMs(services: JobServices, pollCount: number): number {
+  const { POLL_INITIAL_MS, POLL_MAX_MS, POLL_WITH_WEBHOOKS_MS } = services.config;
+  const delay = Math.min(POLL_MAX_MS, Math.round(POLL_INITIAL_MS * 1.5 ** pollCount));
+  return services.webhookUrl ? Math.max(delay, POLL_WITH_WEBHOOKS_MS) : delay;
 }

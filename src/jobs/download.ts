@@ -3,25 +3,30 @@ import { db } from '../db.ts';
 import { DownloadError, downloadImage, type StoredImage } from '../storage/download.ts';
 import { backoffMs, type TaskContext } from './context.ts';
 import { ACTIVE_STATUSES, publishGenerationUpdate } from './generation-status.ts';
-import type { DownloadPayload } from './poll.ts';
+import type { GenerationJobPayload } from './queue.ts';
 import { fail } from './transitions.ts';
 
 const MAX_DOWNLOAD_ATTEMPTS = 6;
 
 /**
- * Copies every output of a completed upstream job into storage at once (upstream URLs expire),
- * then records the images and COMPLETED in one transaction.
+ * Copies every output of a completed upstream job (the URLs recorded on the generation) into
+ * storage at once, since upstream URLs expire; then records the images and COMPLETED in one
+ * transaction. Only one download step of a generation exists at a time (see applyUpstreamState).
  */
 export async function downloadGeneration(
-  payload: DownloadPayload & { attempt?: number },
+  payload: GenerationJobPayload,
   task: TaskContext,
 ): Promise<void> {
   const { services, logger } = task;
-  const { id, urls } = payload;
-  const generation = await db.generation.findUnique({ where: { id }, select: { status: true } });
+  const { id } = payload;
+  const generation = await db.generation.findUnique({
+    where: { id },
+    select: { status: true, resultUrls: true },
+  });
   if (!generation || !ACTIVE_STATUSES.includes(generation.status)) {
     return;
   }
+  const urls = generation.resultUrls;
   const { storage, config } = services;
   const attempt = payload.attempt ?? 0;
   const results = await Promise.allSettled(
@@ -43,6 +48,7 @@ export async function downloadGeneration(
       throw failure;
     }
     if (failure.code === 'SOURCE_NOT_FOUND') {
+      // The upstream URLs stay on the generation (resultUrls) for the record.
       await fail(
         services,
         id,
@@ -54,38 +60,32 @@ export async function downloadGeneration(
     if (failure.retryable && attempt + 1 < MAX_DOWNLOAD_ATTEMPTS) {
       const delay = backoffMs(attempt);
       logger.warn({ code: failure.code, attempt, retryInMs: delay }, 'download failed, will retry');
-      await task.schedule('download', new Date(Date.now() + delay), {
-        ...payload,
-        attempt: attempt + 1,
-      });
+      await task.schedule('download', new Date(Date.now() + delay), { id, attempt: attempt + 1 });
       return;
     }
     await fail(services, id, 'DOWNLOAD_FAILED', failure.message);
     return;
   }
-  const completed = await recordImages(id, urls, stored, payload.creditCost);
+  const completed = await recordImages(id, urls, stored);
   if (!completed) {
-    // Cancelled or deleted while downloading: the bytes have no owner.
-    await Promise.all(stored.map((image) => storage.delete(image.storageKey)));
+    const now = await db.generation.findUnique({ where: { id }, select: { status: true } });
+    // Cancelled, expired or deleted meanwhile: the bytes have no owner. (COMPLETED means a
+    // second download of the same URLs won the race; its rows point at these same keys.)
+    if (now?.status !== 'COMPLETED') {
+      await Promise.all(stored.map((image) => storage.delete(image.storageKey)));
+    }
     return;
   }
   publishGenerationUpdate(services.events, id);
-  logger.info(
-    { images: stored.length, bytes: stored.reduce((n, i) => n + i.byteSize, 0) },
-    'completed',
-  );
+  const bytes = stored.reduce((sum, image) => sum + image.byteSize, 0);
+  logger.info({ images: stored.length, bytes }, 'completed');
 }
 
-async function recordImages(
-  id: string,
-  urls: string[],
-  stored: StoredImage[],
-  creditCost: number | null,
-): Promise<boolean> {
+async function recordImages(id: string, urls: string[], stored: StoredImage[]): Promise<boolean> {
   return db.$transaction(async (tx) => {
     const { count } = await tx.generation.updateMany({
       where: { id, status: { in: ACTIVE_STATUSES } },
-      data: { status: 'COMPLETED', progress: 100, completedAt: new Date(), creditCost },
+      data: { status: 'COMPLETED', progress: 100, completedAt: new Date() },
     });
     if (count === 0) {
       return false;

@@ -23,6 +23,9 @@ export async function submitGeneration(id: string, task: TaskContext): Promise<v
     model: generation.model,
     prompt: generation.prompt,
     ...(params && Object.keys(params).length > 0 ? { fluxParams: params } : {}),
+    ...(services.webhookUrl
+      ? { webhookUrl: services.webhookUrl, webhookEvents: ['progress', 'completed', 'failed'] }
+      : {}),
   };
   const attempt = generation.submitAttempts + 1;
   try {
@@ -39,11 +42,7 @@ export async function submitGeneration(id: string, task: TaskContext): Promise<v
       ['PENDING'],
     );
     logger.info({ upstreamJobId: accepted.jobId, attempt, applied }, 'submitted upstream');
-    const { POLL_INITIAL_MS, POLL_MAX_MS } = services.config;
-    await task.schedule(
-      'poll',
-      new Date(Date.now() + pollDelayMs(0, POLL_INITIAL_MS, POLL_MAX_MS)),
-    );
+    await task.schedule('poll', new Date(Date.now() + pollDelayMs(services, 0)));
   } catch (error) {
     if (!isUpstreamRequestError(error)) {
       throw error;

@@ -1,27 +1,32 @@
+import { EventEmitter } from 'node:events';
 import {
   Logger as GraphileLogger,
   type Runner,
   run,
   type Task,
   type TaskList,
+  type WorkerEvents,
 } from 'graphile-worker';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { JobServices, TaskContext } from './context.ts';
 import { downloadGeneration } from './download.ts';
-import { type DownloadPayload, pollGeneration } from './poll.ts';
-import { lifecycleJobKey, type TaskName } from './queue.ts';
+import { expireGeneration } from './expire.ts';
+import { pollGeneration } from './poll.ts';
+import { type GenerationJobPayload, lifecycleJobKey, type TaskName } from './queue.ts';
+import { startRecovery } from './recovery.ts';
 import { submitGeneration } from './submit.ts';
 
-type Step = (payload: DownloadPayload, task: TaskContext) => Promise<void>;
+type Step = (payload: GenerationJobPayload, task: TaskContext) => Promise<void>;
 
 const STEPS: Record<TaskName, Step> = {
   submit: (payload, task) => submitGeneration(payload.id, task),
   poll: (payload, task) => pollGeneration(payload.id, task),
   download: (payload, task) => downloadGeneration(payload, task),
+  expire: (payload, task) => expireGeneration(payload.id, task),
 };
 
-function isPayload(value: unknown): value is DownloadPayload {
+function isPayload(value: unknown): value is GenerationJobPayload {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -80,8 +85,20 @@ export async function startWorker(
   // graphile-worker asks for both: errors of idle clients and of checked-out ones.
   pgPool.on('error', lost);
   pgPool.on('connect', (client) => client.on('error', lost));
+  const recovery = await startRecovery(
+    connectionString,
+    services.logger.child({ component: 'recovery' }),
+    services.config.RECOVERY_INTERVAL_MS,
+  );
+  const events = new EventEmitter() as WorkerEvents;
+  events.on('pool:create', ({ workerPool }) => {
+    recovery.register(workerPool).catch((error: unknown) => {
+      services.logger.error({ err: error }, 'could not register the worker pool');
+    });
+  });
   const runner = await run({
     pgPool,
+    events,
     concurrency: services.config.WORKER_CONCURRENCY,
     noHandleSignals: true,
     pollInterval: services.config.WORKER_POLL_INTERVAL_MS,
@@ -92,6 +109,7 @@ export async function startWorker(
   const stop = runner.stop.bind(runner);
   runner.stop = async (...args) => {
     await stop(...args);
+    await recovery.stop();
     await pgPool.end();
   };
   return runner;

@@ -3,7 +3,7 @@ import type { Context } from '../context.ts';
 import { db } from '../db.ts';
 import type { Generation, Prisma } from '../generated/prisma/client.ts';
 import { isFinalStatus, publishGenerationUpdate } from '../jobs/generation-status.ts';
-import { enqueueInTransaction, removeLifecycleJob } from '../jobs/queue.ts';
+import { enqueue, expiryJobKey, removeGenerationJobs } from '../jobs/queue.ts';
 import { IdempotencyConflictError, NotFoundError, QuotaExceededError } from './errors.ts';
 import {
   buildGenerateRequest,
@@ -30,6 +30,7 @@ export async function generateImage(ctx: Context, args: GenerateImageArgs): Prom
   const idempotencyKey = args.idempotencyKey ?? null;
   const id = randomUUID();
   const now = new Date();
+  const deadlineAt = new Date(now.getTime() + ctx.services.config.GENERATION_TIMEOUT_S * 1000);
 
   const generation = await db.$transaction(async (tx) => {
     // One writer per owner at a time: makes the idempotency check and the daily quota exact
@@ -67,10 +68,11 @@ export async function generateImage(ctx: Context, args: GenerateImageArgs): Prom
         seed: request.fluxParams?.seed ?? null,
         fingerprint,
         idempotencyKey,
-        deadlineAt: new Date(now.getTime() + ctx.services.config.GENERATION_TIMEOUT_S * 1000),
+        deadlineAt,
       },
     });
-    await enqueueInTransaction(tx, 'submit', { id });
+    await enqueue(tx, 'submit', { id });
+    await enqueue(tx, 'expire', { id }, { runAt: deadlineAt, jobKey: expiryJobKey(id) });
     return { row, created: true };
   });
   if (generation.created) {
@@ -138,7 +140,7 @@ export async function cancelGeneration(ctx: Context, id: string | null): Promise
       data: { status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: 'Cancelled by the owner' },
     });
     if (count > 0) {
-      await removeLifecycleJob(tx, id);
+      await removeGenerationJobs(tx, id);
     }
     return tx.generation.findUniqueOrThrow({ where: { id } });
   });
@@ -157,7 +159,7 @@ export async function deleteGeneration(ctx: Context, id: string | null): Promise
       where: { generationId: id },
       select: { storageKey: true },
     });
-    await removeLifecycleJob(tx, id);
+    await removeGenerationJobs(tx, id);
     await tx.generation.delete({ where: { id } });
     return rows;
   });

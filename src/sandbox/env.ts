@@ -14,6 +14,9 @@ const envSchema = z.object({
   SANDBOX_URL_TTL_S: z.coerce.number().min(0).optional(),
   SANDBOX_FAIL_RATE: rate.optional(),
   SANDBOX_NEVER_FINISH_RATE: rate.optional(),
+  SANDBOX_DROP_WEBHOOK_RATE: rate.optional(),
+  SANDBOX_DUPLICATE_WEBHOOK_RATE: rate.optional(),
+  SANDBOX_WEBHOOK_DELAY_MS: z.coerce.number().int().min(0).optional(),
 });
 
 /**
@@ -35,6 +38,9 @@ export function sandboxOptionsFromEnv(env: Record<string, string | undefined>): 
       resultShape: vars.SANDBOX_RESULT_SHAPE,
       failRate: vars.SANDBOX_FAIL_RATE,
       neverFinishRate: vars.SANDBOX_NEVER_FINISH_RATE,
+      dropWebhookRate: vars.SANDBOX_DROP_WEBHOOK_RATE,
+      duplicateWebhookRate: vars.SANDBOX_DUPLICATE_WEBHOOK_RATE,
+      webhookDelayMs: vars.SANDBOX_WEBHOOK_DELAY_MS,
     }).filter(([, value]) => value !== undefined),
   );
   const options: SandboxOptions = {

@@ -38,6 +38,12 @@ export type SandboxFaults = {
   /** Remaining balance; a generate needs `creditCost`. */
   credits: number;
   creditCost: number;
+  /** Share of webhook deliveries silently not sent (recorded with `dropped: true`). */
+  dropWebhookRate: number;
+  /** Share of sent webhook events sent a second time right after (for dedupe tests). */
+  duplicateWebhookRate: number;
+  /** Extra wait before each webhook delivery; read when the event happens. */
+  webhookDelayMs: number;
 };
 
 const rate = z.number().min(0).max(1);
@@ -51,6 +57,9 @@ export const faultsPatchSchema = z.strictObject({
   httpFaults: z.array(httpFaultSchema).optional(),
   credits: z.number().min(0).optional(),
   creditCost: z.int().min(0).optional(),
+  dropWebhookRate: rate.optional(),
+  duplicateWebhookRate: rate.optional(),
+  webhookDelayMs: z.int().min(0).optional(),
 });
 export type SandboxFaultsPatch = z.infer<typeof faultsPatchSchema>;
 

@@ -6,7 +6,7 @@ export type {
   SandboxFaults,
   SandboxFaultsPatch,
 } from './faults.ts';
-export type { SandboxJob } from './jobs.ts';
+export type { SandboxJob, WebhookStatus } from './jobs.ts';
 export {
   createSandbox,
   DEFAULT_SANDBOX_API_KEY,
@@ -15,3 +15,4 @@ export {
   type SandboxLogger,
   type SandboxOptions,
 } from './server.ts';
+export { WEBHOOK_TIMEOUT_MS, type WebhookDelivery } from './webhooks.ts';

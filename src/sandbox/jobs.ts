@@ -11,6 +11,7 @@ import type { ResultShape, SandboxFaults } from './faults.ts';
 
 export type JobOutcome = 'complete' | 'fail' | 'never-finish';
 export type SandboxJobStatus = 'QUEUED' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+export type WebhookStatus = 'pending' | 'delivered' | 'failed';
 
 /** A job as the sandbox keeps it; its status is derived from the clock, not stored. */
 export type SandboxJob = {
@@ -27,6 +28,8 @@ export type SandboxJob = {
   height: number;
   webhookUrl: string | undefined;
   webhookEvents: WebhookEvent[] | undefined;
+  /** null without a webhookUrl; set by the webhook sender once the last event was attempted. */
+  webhookStatus: WebhookStatus | null;
   createdAtMs: number;
   latencyMs: number;
   outcome: JobOutcome;
@@ -37,7 +40,7 @@ export type SandboxJob = {
 export const FAILURE_MESSAGE = 'Provider returned an error: sandbox failure';
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 // QUEUED for the first quarter of the latency, then PROCESSING.
-const QUEUED_SHARE = 0.25;
+export const QUEUED_SHARE = 0.25;
 
 export type JobPhase = {
   status: SandboxJobStatus;
@@ -80,6 +83,12 @@ export function fileUrl(baseUrl: string, job: SandboxJob, index = 0): string {
   return `${baseUrl}/files/${job.id}/${index}.${job.format}`;
 }
 
+/** A completed job's `result`, in the shape fixed at submit. */
+export function jobResult(job: SandboxJob, baseUrl: string): string | { images: string[] } {
+  const url = fileUrl(baseUrl, job);
+  return job.resultShape === 'string' ? url : { images: [url] };
+}
+
 /** The job as `GET /v2/jobs/:id` shows it (contract §3). */
 export function jobView(
   job: SandboxJob,
@@ -87,9 +96,7 @@ export function jobView(
   context: { baseUrl: string; urlTtlS: number },
 ): Record<string, unknown> {
   const phase = jobPhase(job, now);
-  const url = fileUrl(context.baseUrl, job);
-  const result =
-    phase.status !== 'COMPLETED' ? null : job.resultShape === 'string' ? url : { images: [url] };
+  const result = phase.status === 'COMPLETED' ? jobResult(job, context.baseUrl) : null;
   const terminal = phase.completedAtMs !== null;
   return {
     id: job.id,
@@ -98,7 +105,7 @@ export function jobView(
     result,
     error: phase.status === 'FAILED' ? FAILURE_MESSAGE : null,
     creditCost: !terminal ? null : phase.status === 'FAILED' ? 0 : job.creditCost,
-    webhookStatus: job.webhookUrl === undefined ? null : 'pending',
+    webhookStatus: job.webhookStatus,
     createdAt: new Date(job.createdAtMs).toISOString(),
     completedAt: terminal ? new Date(phase.completedAtMs ?? 0).toISOString() : null,
     model: job.model,
@@ -222,6 +229,7 @@ export function createJobStore() {
         height: size.height,
         webhookUrl: body.webhookUrl,
         webhookEvents: body.webhookEvents,
+        webhookStatus: body.webhookUrl === undefined ? null : 'pending',
         createdAtMs: now,
         latencyMs: faults.latencyMs,
         outcome,

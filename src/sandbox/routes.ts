@@ -9,6 +9,7 @@ import {
   type JobStore,
   jobPhase,
   jobView,
+  type SandboxJob,
   type SandboxJobStatus,
 } from './jobs.ts';
 import type { RenderCache } from './render.ts';
@@ -64,8 +65,10 @@ export function createApiRoutes(deps: {
   store: JobStore;
   renders: RenderCache;
   state: ApiState;
+  /** Called with each new job (not for idempotent replays), e.g. to plan its webhooks. */
+  onSubmit?: (job: SandboxJob) => void;
 }): (incoming: ApiRequest) => Promise<Reply | FileReply> {
-  const { apiKey, store, renders, state } = deps;
+  const { apiKey, store, renders, state, onSubmit } = deps;
   const apiKeyDigest = sha256(apiKey);
 
   function authError(given: string | undefined): string | undefined {
@@ -131,6 +134,7 @@ export function createApiRoutes(deps: {
     if (job.outcome !== 'fail') {
       faults.credits -= job.creditCost;
     }
+    onSubmit?.(job);
     return { status: 202, body: { jobId: job.id, status: 'QUEUED' } };
   }
 

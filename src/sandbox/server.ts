@@ -5,6 +5,7 @@ import { mergeFaults, type SandboxFaults, type SandboxFaultsPatch } from './faul
 import { createJobStore, type SandboxJob } from './jobs.ts';
 import { createRenderCache } from './render.ts';
 import { type ApiState, createApiRoutes, type FileReply, type Reply } from './routes.ts';
+import { createWebhookSender, type WebhookDelivery } from './webhooks.ts';
 
 export type SandboxLogger = {
   info(obj: object, msg?: string): void;
@@ -49,6 +50,10 @@ export type Sandbox = {
   reset(): void;
   readonly requests: RecordedRequest[];
   readonly jobs: ReadonlyMap<string, SandboxJob>;
+  /** Every webhook delivery attempt, in the order they settled (also `GET /__sandbox/webhooks`). */
+  readonly webhookDeliveries: readonly WebhookDelivery[];
+  /** Resolves once no planned webhook event is waiting or in flight. */
+  webhooksIdle(): Promise<void>;
 };
 
 export const DEFAULT_SANDBOX_API_KEY = 'afk_sandbox_local';
@@ -87,14 +92,24 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       httpFaults: [],
       credits: options.credits ?? 1_000_000,
       creditCost: options.creditCost ?? 4,
+      dropWebhookRate: 0,
+      duplicateWebhookRate: 0,
+      webhookDelayMs: 0,
     },
     options.faults ?? {},
   );
   const state: ApiState = { faults: mergeFaults(initialFaults, {}), baseUrl: '' };
   const store = createJobStore();
-  const handleApi = createApiRoutes({ apiKey, store, renders: createRenderCache(), state });
-  const requests: RecordedRequest[] = [];
   const logger = options.logger;
+  const webhooks = createWebhookSender({ apiKey, state, logger });
+  const handleApi = createApiRoutes({
+    apiKey,
+    store,
+    renders: createRenderCache(),
+    state,
+    onSubmit: webhooks.schedule,
+  });
+  const requests: RecordedRequest[] = [];
 
   function admin({ method, path, body, invalidJson }: Incoming): Reply {
     if (invalidJson) {
@@ -118,11 +133,15 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     if (path === '/__sandbox/requests' && method === 'GET') {
       return { status: 200, body: requests };
     }
+    if (path === '/__sandbox/webhooks' && method === 'GET') {
+      return { status: 200, body: webhooks.deliveries };
+    }
     return { status: 404, body: { error: 'Not found' } };
   }
 
   function reset(): void {
     state.faults = mergeFaults(initialFaults, {});
+    webhooks.clear(true);
     store.clear();
     requests.length = 0;
   }
@@ -215,6 +234,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     apiKey,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        webhooks.clear(false);
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
@@ -227,5 +247,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     reset,
     requests,
     jobs: store.jobs,
+    webhookDeliveries: webhooks.deliveries,
+    webhooksIdle: webhooks.idle,
   };
 }

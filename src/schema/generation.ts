@@ -87,6 +87,45 @@ const GenerationFailureRef = builder
     }),
   });
 
+const GenerationTrackingRef = builder.objectRef<Generation>('GenerationTracking').implement({
+  description: 'How fluxgate followed a generation upstream: attempts and timings.',
+  fields: (t) => ({
+    submitAttempts: t.exposeInt('submitAttempts', {
+      description: 'Submissions sent upstream (retries reuse the same Idempotency-Key).',
+    }),
+    statusPolls: t.exposeInt('pollCount', { description: 'Status polls made upstream.' }),
+    webhookEvents: t.exposeInt('webhookEvents', {
+      description: 'Verified webhook events received from upstream.',
+    }),
+    submittedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When upstream accepted the job.',
+      resolve: (g) => g.submittedAt,
+    }),
+    processingAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the job was first seen processing.',
+      resolve: (g) => g.processingAt,
+    }),
+    upstreamCompletedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When upstream finished the job (its own clock).',
+      resolve: (g) => g.upstreamCompletedAt,
+    }),
+    deadlineAt: t.field({
+      type: 'DateTime',
+      description: 'When it becomes EXPIRED if upstream has not answered by then.',
+      resolve: (g) => g.deadlineAt,
+    }),
+    resultUrls: t.exposeStringList('resultUrls', {
+      description: 'The upstream image URLs, kept for the record (they expire).',
+    }),
+  }),
+});
+
 export const GenerationRef = builder.objectRef<Generation>('Generation');
 
 builder.node(GenerationRef, {
@@ -150,6 +189,11 @@ builder.node(GenerationRef, {
       nullable: true,
       description: 'When its images were stored.',
       resolve: (g) => g.completedAt,
+    }),
+    tracking: t.field({
+      type: GenerationTrackingRef,
+      description: 'Attempts and timings of following it upstream.',
+      resolve: (g) => g,
     }),
   }),
 });

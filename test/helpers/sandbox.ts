@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 
@@ -95,3 +97,55 @@ export function sandboxCalls(current: () => Sandbox) {
 
   return { call, generate, submit, waitFor, renderOf };
 }
+
+/** One POST as a webhook receiver saw it: the exact body bytes and the headers. */
+export type ReceivedWebhook = {
+  path: string;
+  raw: Buffer;
+  signature: string | null;
+  event: string | null;
+  contentType: string | null;
+};
+
+/**
+ * A real HTTP receiver on 127.0.0.1 that records every request and answers `status`
+ * (204 by default, like the SDK's example; changeable with `respondWith`).
+ */
+export async function startWebhookReceiver(initialStatus = 204) {
+  const received: ReceivedWebhook[] = [];
+  let status = initialStatus;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const one = (name: string) => {
+        const value = req.headers[name];
+        return (Array.isArray(value) ? value[0] : value) ?? null;
+      };
+      received.push({
+        path: req.url ?? '/',
+        raw: Buffer.concat(chunks),
+        signature: one('x-webhook-signature'),
+        event: one('x-webhook-event'),
+        contentType: one('content-type'),
+      });
+      res.writeHead(status);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks/apiframe`,
+    received,
+    respondWith(next: number) {
+      status = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+export type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
