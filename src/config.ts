@@ -45,7 +45,7 @@ const configSchema = z
         .regex(/^rediss?:\/\//, 'must be a redis:// URL')
         .optional(),
     ),
-    GENERATION_TIMEOUT_S: int(600, 10, 86_400),
+    GENERATION_TIMEOUT_S: int(600, 1, 86_400),
     LOG_LEVEL: z.preprocess(
       emptyToUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -58,6 +58,8 @@ const configSchema = z
     /** How often an idle worker looks for jobs whose time has come (new jobs wake it at once). */
     WORKER_POLL_INTERVAL_MS: int(1000, 20, 60_000),
     UPSTREAM_TIMEOUT_MS: int(30_000, 100, 300_000),
+    /** Base of the exponential backoff (with jitter, capped at 60 s) after 5xx and network errors. */
+    RETRY_BASE_MS: int(1000, 10, 60_000),
     DOWNLOAD_TIMEOUT_MS: int(60_000, 100, 600_000),
     DOWNLOAD_MAX_BYTES: int(50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     /**

@@ -216,6 +216,29 @@ describe('webhook delivery', () => {
     expect(receiver.received).toEqual([]);
     expect(sandbox.webhookDeliveries).toEqual([]);
   });
+
+  it('abandons an in-flight delivery and the events queued behind it on reset', async () => {
+    let seen = 0;
+    const hanging = createServer(() => {
+      seen += 1; // never answers
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const { port } = hanging.address() as AddressInfo;
+    try {
+      sandbox.setFaults({ latencyMs: 100 });
+      await submitHooked('stalled', { webhookUrl: `http://127.0.0.1:${port}/hook` });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(seen).toBe(1);
+      sandbox.reset();
+      await sandbox.webhooksIdle();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(seen).toBe(1);
+      expect(sandbox.webhookDeliveries).toEqual([]);
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
+  });
 });
 
 describe('webhook faults', () => {

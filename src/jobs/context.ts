@@ -18,8 +18,8 @@ export interface TaskContext {
   schedule(task: 'submit' | 'poll' | 'download', runAt: Date, payload?: object): Promise<void>;
 }
 
-/** Exponential backoff with full jitter, capped (the SDK's retry policy, in milliseconds). */
-export function backoffMs(attempt: number, baseMs = 1000, capMs = 60_000): number {
+/** Exponential backoff with jitter, capped (the SDK's retry policy, in milliseconds). */
+export function backoffMs(attempt: number, baseMs: number, capMs = 60_000): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }

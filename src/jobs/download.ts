@@ -58,7 +58,7 @@ export async function downloadGeneration(
       return;
     }
     if (failure.retryable && attempt + 1 < MAX_DOWNLOAD_ATTEMPTS) {
-      const delay = backoffMs(attempt);
+      const delay = backoffMs(attempt, services.config.RETRY_BASE_MS);
       logger.warn({ code: failure.code, attempt, retryInMs: delay }, 'download failed, will retry');
       await task.schedule('download', new Date(Date.now() + delay), { id, attempt: attempt + 1 });
       return;

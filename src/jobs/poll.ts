@@ -30,7 +30,9 @@ export async function pollGeneration(id: string, task: TaskContext): Promise<voi
     }
     if (error.retryable) {
       logger.warn({ code: error.code, pollCount }, 'status poll failed, will retry');
-      const delay = error.retryAfterMs ?? backoffMs(pollCount, services.config.POLL_INITIAL_MS);
+      // Bounded: a status read is cheap and the job may finish any moment.
+      const delay =
+        error.retryAfterMs ?? backoffMs(Math.min(pollCount, 4), services.config.RETRY_BASE_MS);
       await task.schedule('poll', new Date(Date.now() + delay));
       return;
     }

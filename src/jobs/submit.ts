@@ -53,7 +53,8 @@ export async function submitGeneration(id: string, task: TaskContext): Promise<v
       return;
     }
     // Still PENDING: upstream is unreachable or throttling; try again later with the same key.
-    const delay = error.retryAfterMs ?? backoffMs(generation.submitAttempts);
+    const delay =
+      error.retryAfterMs ?? backoffMs(generation.submitAttempts, services.config.RETRY_BASE_MS);
     await db.generation.update({ where: { id }, data: { submitAttempts: attempt } });
     logger.warn({ code: error.code, attempt, retryInMs: delay }, 'submit failed, will retry');
     await task.schedule('submit', new Date(Date.now() + delay));

@@ -172,9 +172,13 @@ export function createWebhookSender(deps: {
   }
 
   /** One event, plus its duplicate under the fault; true when the receiver answered 2xx. */
-  async function deliver(job: SandboxJob, event: WebhookEvent, body: string): Promise<boolean> {
+  async function deliver(
+    job: SandboxJob,
+    event: WebhookEvent,
+    body: string,
+    started: number,
+  ): Promise<boolean> {
     const url = job.webhookUrl ?? '';
-    const started = generation;
     const record = (status: number | null, dropped: boolean, duplicate: boolean) => {
       if (started === generation) {
         deliveries.push({ jobId: job.id, event, url, status, dropped, duplicate });
@@ -208,8 +212,12 @@ export function createWebhookSender(deps: {
       const send = wanted.has(step.event);
       const body = JSON.stringify(step.payload);
       const run = async () => {
+        // Steps still queued behind an aborted delivery when the sandbox was reset or closed.
+        if (started !== generation) {
+          return;
+        }
         if (send) {
-          const ok = await deliver(job, step.event, body);
+          const ok = await deliver(job, step.event, body, started);
           anyFailed ||= !ok;
         }
         if (step.final && started === generation) {

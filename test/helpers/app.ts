@@ -27,6 +27,7 @@ export async function startTestApp(env: Record<string, string> = {}, runWorker =
     POLL_INITIAL_MS: '50',
     POLL_MAX_MS: '200',
     WORKER_POLL_INTERVAL_MS: '50',
+    RETRY_BASE_MS: '100',
     // The test PUBLIC_URL is not loopback, so "auto" would turn webhooks on; tests choose.
     WEBHOOKS: 'off',
     ...env,
