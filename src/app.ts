@@ -77,11 +77,15 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
   const worker =
     options.runWorker === false ? null : await startWorker(services, options.databaseUrl);
   const yoga = createYogaApp(services);
-  async function stopBackground() {
+  let stopped: Promise<void> | undefined;
+  function stopBackground() {
     // Running steps finish (graphile-worker waits for them); queued ones stay for the next start.
-    await worker?.stop();
-    await sandbox?.close();
-    await events.close();
+    stopped ??= (async () => {
+      await worker?.stop();
+      await sandbox?.close();
+      await events.close();
+    })();
+    return stopped;
   }
   return {
     yoga,
