@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './factories/account.ts';
 import { graphql } from './gql/index.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { GenerateImage } from './helpers/documents.ts';
+import { startGeneration } from './helpers/documents.ts';
 import { query } from './helpers/graphql.ts';
 import { waitForFinal } from './helpers/wait.ts';
 
@@ -34,13 +34,7 @@ beforeAll(async () => {
 afterEach(() => app.sandbox.reset());
 afterAll(() => app.stop());
 
-async function generate(prompt: string) {
-  const { generateImage } = await query(app, GenerateImage, { input: { prompt } }, { key });
-  if (generateImage.__typename !== 'GenerateImageSuccess') {
-    throw new Error(generateImage.__typename);
-  }
-  return generateImage.generation.id;
-}
+const generate = (prompt: string) => startGeneration(app, key, { prompt });
 
 const filesOf = (upstreamJobId: string | null | undefined) =>
   app.sandbox.requests.filter((r) => upstreamJobId && r.path.startsWith(`/files/${upstreamJobId}`));

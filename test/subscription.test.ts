@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './factories/account.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { GenerateImage } from './helpers/documents.ts';
-import { query } from './helpers/graphql.ts';
+import { startGeneration } from './helpers/documents.ts';
 import { nextPayloads, subscribeOverSse } from './helpers/sse.ts';
 
 let app: TestApp;
@@ -20,13 +19,7 @@ type Update = {
   errors?: { message: string }[];
 };
 
-async function start(prompt: string, key: string) {
-  const { generateImage } = await query(app, GenerateImage, { input: { prompt } }, { key });
-  if (generateImage.__typename !== 'GenerateImageSuccess') {
-    throw new Error(generateImage.__typename);
-  }
-  return generateImage.generation.id;
-}
+const start = (prompt: string, key: string) => startGeneration(app, key, { prompt });
 
 describe('generationUpdated', () => {
   it('streams each change in lifecycle order and ends when final', async () => {

@@ -2,8 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../src/db.ts';
 import { createAccount } from './factories/account.ts';
 import { generateRequests, startTestApp, type TestApp } from './helpers/app.ts';
-import { GenerateImage } from './helpers/documents.ts';
-import { query } from './helpers/graphql.ts';
+import { startGeneration } from './helpers/documents.ts';
 import { waitForFinal } from './helpers/wait.ts';
 
 let app: TestApp;
@@ -15,13 +14,7 @@ beforeAll(async () => {
 afterEach(() => app.sandbox.setFaults({ httpFaults: [], credits: 1_000_000, failRate: 0 }));
 afterAll(() => app.stop());
 
-async function generate(prompt: string) {
-  const { generateImage } = await query(app, GenerateImage, { input: { prompt } }, { key });
-  if (generateImage.__typename !== 'GenerateImageSuccess') {
-    throw new Error(generateImage.__typename);
-  }
-  return generateImage.generation.id;
-}
+const generate = (prompt: string) => startGeneration(app, key, { prompt });
 
 /** Submissions upstream for one generation (its id is the Idempotency-Key). */
 async function submissionsOf(globalId: string) {

@@ -4,7 +4,7 @@ import { db } from '../src/db.ts';
 import { signWebhook } from '../src/upstream/webhook.ts';
 import { createAccount } from './factories/account.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { GenerateImage } from './helpers/documents.ts';
+import { GenerateImage, startGeneration } from './helpers/documents.ts';
 import { query } from './helpers/graphql.ts';
 import { freePort } from './helpers/process.ts';
 import { waitForFinal } from './helpers/wait.ts';
@@ -33,13 +33,7 @@ afterAll(async () => {
   await app.stop();
 });
 
-async function generate(prompt: string) {
-  const { generateImage } = await query(app, GenerateImage, { input: { prompt } }, { key });
-  if (generateImage.__typename !== 'GenerateImageSuccess') {
-    throw new Error(generateImage.__typename);
-  }
-  return generateImage.generation.id;
-}
+const generate = (prompt: string) => startGeneration(app, key, { prompt });
 
 const rowOf = (upstreamJobId: string | null | undefined) =>
   db.generation.findFirstOrThrow({

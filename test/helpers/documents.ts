@@ -1,4 +1,7 @@
+import type { GenerateImageInput } from '../gql/graphql.ts';
 import { graphql } from '../gql/index.ts';
+import type { TestApp } from './app.ts';
+import { query } from './graphql.ts';
 
 // Operations shared by several test files (codegen types them from this file).
 
@@ -34,3 +37,16 @@ export const GenerationDetail = graphql(`
     }
   }
 `);
+
+/** Starts a generation through the API and returns its global id (fails on any error type). */
+export async function startGeneration(
+  app: Pick<TestApp, 'yoga'>,
+  key: string | undefined,
+  input: GenerateImageInput,
+): Promise<string> {
+  const { generateImage } = await query(app, GenerateImage, { input }, { key });
+  if (generateImage.__typename !== 'GenerateImageSuccess') {
+    throw new Error(`expected GenerateImageSuccess, got ${generateImage.__typename}`);
+  }
+  return generateImage.generation.id;
+}
