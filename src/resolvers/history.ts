@@ -45,9 +45,14 @@ export class PaginationArgumentError extends Error {
   override name = 'PaginationArgumentError';
 }
 
-/** Rows strictly after the cursor in the direction `dir` of the (createdAt, id) order. */
+/**
+ * Rows strictly after the cursor in the direction `dir` of the (createdAt, id) order. The
+ * redundant bound on createdAt alone is what lets PostgreSQL start the index scan at the
+ * cursor instead of filtering every newer row: without it, cost grows with page depth.
+ */
 function beyond(cursor: Cursor, dir: 'gt' | 'lt'): Prisma.GenerationWhereInput {
   return {
+    createdAt: { [dir === 'gt' ? 'gte' : 'lte']: cursor.createdAt },
     OR: [
       { createdAt: { [dir]: cursor.createdAt } },
       { createdAt: cursor.createdAt, id: { [dir]: cursor.id } },
