@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../src/config.ts';
 import { freePort, killAll, REPO_ROOT, startFluxgate } from './lib/child.ts';
 import { createApi } from './lib/client.ts';
 import { concurrent, countUpstream, sandboxRequests, sequential } from './lib/generations.ts';
@@ -9,9 +10,10 @@ import { historyBench } from './lib/history.ts';
 import { evaluateTargets, markdown, type Results } from './lib/report.ts';
 
 // `npm run bench`: drives real `node src/server.ts` children over loopback HTTP and writes
-// bench/results/latest.{json,md}. Two processes share one DATA_DIR: the first starts on an
-// empty directory (initdb + migrations) with the default polling settings, the second restarts
-// on it with POLL_INITIAL_MS=250. See bench/README.md for what each number means.
+// bench/results/latest.{json,md}. Three processes, one after another, share one DATA_DIR: the
+// first starts on an empty directory (initdb + migrations) with the default polling settings;
+// the restarts use POLL_INITIAL_MS=250, then also WORKER_POLL_INTERVAL_MS=100. The children are
+// always ended, also on failure. See bench/README.md for what each number means.
 
 const SEQUENTIAL_N = 10;
 const CONCURRENT_N = 40;
@@ -32,16 +34,19 @@ async function main(): Promise<void> {
   };
   const firstSettings = { ...common, PORT: String(await freePort()) };
   const secondSettings = { ...common, PORT: String(await freePort()), POLL_INITIAL_MS: '250' };
+  const thirdSettings = { ...secondSettings, WORKER_POLL_INTERVAL_MS: '100' };
   const log = (message: string) =>
     console.error(`[bench ${((performance.now() - began) / 1000).toFixed(1)} s] ${message}`);
 
   try {
     log('first start (empty DATA_DIR)');
     const first = await startFluxgate(firstSettings);
+    const migrated = (c: typeof first) => c.logged('applied database migrations');
+    const firstMigrated = migrated(first);
     const api = createApi(first.port);
     const afterStart = first.rssMb();
 
-    log(`${SEQUENTIAL_N} sequential generations, default polling`);
+    log(`${SEQUENTIAL_N} sequential generations (after one warm-up), default polling`);
     let mark = (await sandboxRequests(first.sandboxUrl)).length;
     const defaultPolling = await sequential(api, SEQUENTIAL_N, 'default');
     let requests = await sandboxRequests(first.sandboxUrl);
@@ -62,18 +67,20 @@ async function main(): Promise<void> {
     log('SIGTERM');
     const firstStop = await first.stop();
 
-    log('second start (same DATA_DIR), POLL_INITIAL_MS=250');
-    const second = await startFluxgate(secondSettings);
-    const afterSecondStart = second.rssMb();
-    const fastApi = createApi(second.port);
-    mark = (await sandboxRequests(second.sandboxUrl)).length;
-    const fastFirstPoll = await sequential(fastApi, SEQUENTIAL_N, 'fast');
-    const upstreamFast = countUpstream(
-      await sandboxRequests(second.sandboxUrl),
-      mark,
-      SEQUENTIAL_N + 1,
-    );
-    const secondStop = await second.stop();
+    // Two restarts on the same DATA_DIR: a short first poll, then also a short worker tick.
+    const restarts = [];
+    for (const settings of [secondSettings, thirdSettings]) {
+      log(`restart: ${JSON.stringify(settings)}`);
+      const child = await startFluxgate(settings);
+      const rss = child.rssMb();
+      const childApi = createApi(child.port);
+      const from = (await sandboxRequests(child.sandboxUrl)).length;
+      const timings = await sequential(childApi, SEQUENTIAL_N, 'restart');
+      const calls = countUpstream(await sandboxRequests(child.sandboxUrl), from, SEQUENTIAL_N + 1);
+      const stop = await child.stop();
+      restarts.push({ child, rss, timings, calls, stop, migrated: migrated(child) });
+    }
+    const [second, third] = restarts as [(typeof restarts)[0], (typeof restarts)[0]];
 
     const partial: Omit<Results, 'targets'> = {
       meta: {
@@ -87,7 +94,8 @@ async function main(): Promise<void> {
         settings: {
           first: { ...firstSettings, DATA_DIR: '<temp>', note: 'service defaults otherwise' },
           second: { ...secondSettings, DATA_DIR: '<temp>' },
-          defaults: { POLL_INITIAL_MS: 2000, POLL_MAX_MS: 5000, WORKER_POLL_INTERVAL_MS: 1000 },
+          third: { ...thirdSettings, DATA_DIR: '<temp>' },
+          serviceDefaults: serviceDefaults(),
           bench: {
             sequentialN: SEQUENTIAL_N,
             concurrentN: CONCURRENT_N,
@@ -101,23 +109,33 @@ async function main(): Promise<void> {
       startup: {
         firstStartMs: Math.round(first.readyMs),
         firstReadyLogMs: first.readyLogMs,
-        secondStartMs: Math.round(second.readyMs),
-        secondReadyLogMs: second.readyLogMs,
+        appliedMigrations: [firstMigrated, ...restarts.map((r) => r.migrated)],
+        restartsMs: restarts.map((r) => Math.round(r.child.readyMs)),
+        restartsReadyLogMs: restarts.map((r) => r.child.readyLogMs),
         stops: [
           { after: 'first run', ...firstStop, ms: Math.round(firstStop.ms) },
-          { after: 'second run', ...secondStop, ms: Math.round(secondStop.ms) },
+          ...restarts.map((r, i) => ({
+            after: `restart ${i + 1}`,
+            ...r.stop,
+            ms: Math.round(r.stop.ms),
+          })),
         ],
       },
-      generation: { defaultPolling, fastFirstPoll },
+      generation: {
+        defaultPolling,
+        fastFirstPoll: second.timings,
+        fastFirstPollFastWorker: third.timings,
+      },
       upstream: {
         defaultPolling: upstreamDefault,
         concurrent: upstreamConcurrent,
-        fastFirstPoll: upstreamFast,
+        fastFirstPoll: second.calls,
+        fastFirstPollFastWorker: third.calls,
       },
       throughput,
       history,
-      memoryMb: { afterStart, afterConcurrent, afterHistory, afterSecondStart },
-      oddLines: [...first.oddLines, ...second.oddLines],
+      memoryMb: { afterStart, afterConcurrent, afterHistory, afterRestart: second.rss },
+      oddLines: [first, ...restarts.map((r) => r.child)].flatMap((c) => c.oddLines),
     };
     const results: Results = { ...partial, targets: evaluateTargets(partial) };
     const table = markdown(results);
@@ -133,7 +151,21 @@ async function main(): Promise<void> {
   } finally {
     await killAll();
     rmSync(parent, { recursive: true, force: true });
+    log('done');
   }
+}
+
+/** The service's own defaults for the settings that shape these numbers. */
+function serviceDefaults(): Record<string, string | number> {
+  const config = loadConfig({});
+  return {
+    POLL_INITIAL_MS: config.POLL_INITIAL_MS,
+    POLL_MAX_MS: config.POLL_MAX_MS,
+    WORKER_POLL_INTERVAL_MS: config.WORKER_POLL_INTERVAL_MS,
+    WORKER_CONCURRENCY: config.WORKER_CONCURRENCY,
+    WEBHOOKS: config.WEBHOOKS,
+    LOG_LEVEL: 'info',
+  };
 }
 
 function gitCommit(): string {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { loadConfig } from '../../src/config.ts';
 
 // One `node src/server.ts` child, driven over loopback HTTP. Every child is tracked so that a
 // failed run can always end it (and the embedded PostgreSQL it started) by process id.
@@ -16,28 +17,16 @@ export async function freePort(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-/** Settings the service reads; none may leak into the child from the caller's shell. */
+/**
+ * Every setting the service reads (its config keys, plus the optional ones a default-only config
+ * leaves out): none may leak into the child from the caller's shell.
+ */
 const SERVICE_VARS = [
-  'NODE_ENV',
-  'PORT',
-  'HOST',
+  ...Object.keys(loadConfig({})),
   'DATABASE_URL',
-  'DATA_DIR',
-  'EMBEDDED_PG_PORT',
   'APIFRAME_API_KEY',
-  'APIFRAME_BASE_URL',
-  'PUBLIC_URL',
-  'STORAGE_DIR',
   'REDIS_URL',
-  'GENERATION_TIMEOUT_S',
-  'LOG_LEVEL',
-  'POLL_INITIAL_MS',
-  'POLL_MAX_MS',
-  'WORKER_CONCURRENCY',
-  'WORKER_POLL_INTERVAL_MS',
-  'UPSTREAM_TIMEOUT_MS',
-  'DOWNLOAD_TIMEOUT_MS',
-  'DOWNLOAD_MAX_BYTES',
+  'NODE_ENV',
   'VITEST',
 ];
 
@@ -63,6 +52,8 @@ export interface Fluxgate {
   sandboxUrl: string;
   /** VmRSS of the node process (the embedded PostgreSQL runs in separate processes). */
   rssMb(): number;
+  /** Whether a log line with this msg was printed so far. */
+  logged(msg: string): boolean;
   /** Warn/error log lines and non-JSON output seen so far (at most 50). */
   oddLines: string[];
   /** SIGTERM, then the time until the process exited, and its exit code. */
@@ -75,25 +66,38 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Ends every child still running and any embedded PostgreSQL they left behind. */
 export async function killAll(): Promise<void> {
   for (const entry of live) {
-    if (entry.child.exitCode === null && entry.child.signalCode === null) {
-      entry.child.kill('SIGTERM');
-      for (let i = 0; i < 100 && entry.child.exitCode === null; i++) {
-        await sleep(50);
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      if (isRunning(entry.child)) {
+        entry.child.kill(signal);
+        for (let i = 0; i < 100 && isRunning(entry.child); i++) {
+          await sleep(50);
+        }
       }
-      entry.child.kill('SIGKILL');
     }
+    // A child killed hard leaves its cluster running; its pid is in the data directory.
     const pidFile = path.join(entry.dataDir, 'postgres', 'postmaster.pid');
     if (existsSync(pidFile)) {
       const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      try {
+      if (pid > 0 && pidAlive(pid)) {
         // SIGINT is PostgreSQL's "fast" shutdown.
         process.kill(pid, 'SIGINT');
-        await sleep(1000);
-      } catch {
-        // Not running any more.
+        for (let i = 0; i < 200 && pidAlive(pid); i++) {
+          await sleep(50);
+        }
       }
     }
     live.delete(entry);
@@ -113,8 +117,8 @@ export async function startFluxgate(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entry = { child, dataDir };
+  // Kept after exit too: a child killed hard leaves its PostgreSQL running (see killAll).
   live.add(entry);
-  child.on('exit', () => live.delete(entry));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
   const tail: string[] = [];
@@ -197,6 +201,7 @@ export async function startFluxgate(
     readyLogMs: Number(ready.line.readyMs),
     sandboxUrl: String(sandbox.line.url),
     oddLines,
+    logged: (msg) => seen.has(msg),
     rssMb() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
@@ -205,10 +210,12 @@ export async function startFluxgate(
     async stop(stopTimeoutMs = 30_000) {
       const t0 = performance.now();
       child.kill('SIGTERM');
-      const code = await Promise.race([
-        exited,
-        sleep(stopTimeoutMs).then(() => 'timeout' as const),
-      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
+      });
+      const code = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
       if (code === 'timeout') {
         throw new Error(`no exit within ${stopTimeoutMs} ms of SIGTERM:\n${tail.join('\n')}`);
       }

@@ -96,14 +96,6 @@ export async function historyBench(
       queries++;
       return api.query<PageResult>(PAGE, { after });
     };
-    const measure = async (after: string | null) => {
-      await page(after);
-      const samples: number[] = [];
-      for (let i = 0; i < options.runs; i++) {
-        samples.push((await timed(() => page(after))).ms);
-      }
-      return summarize(samples);
-    };
     const explain = async (after: string | null): Promise<PagePlan | null> => {
       if (!after) {
         return null;
@@ -123,17 +115,33 @@ export async function historyBench(
       };
     };
 
+    // Walk with `after` from page 1, keeping the cursor that opens each page to measure.
     const first = await page(null);
-    const pages: HistoryResult['pages'] = [{ page: 1, query: await measure(null), plan: null }];
+    const starts: { page: number; after: string | null }[] = [{ page: 1, after: null }];
     let cursor = first.generations.pageInfo.endCursor;
-    let at = 2;
-    for (const target of options.deepPages) {
-      // Walk with `after` until `cursor` is the cursor that opens page `target`.
-      while (at < target) {
-        cursor = (await page(cursor)).generations.pageInfo.endCursor;
-        at++;
+    for (let at = 2; at <= Math.max(...options.deepPages); at++) {
+      if (options.deepPages.includes(at)) {
+        starts.push({ page: at, after: cursor });
       }
-      pages.push({ page: target, query: await measure(cursor), plan: await explain(cursor) });
+      cursor = (await page(cursor)).generations.pageInfo.endCursor;
+    }
+    // Interleaved rounds (page 1, deep, deeper, ...), so background work hits every depth alike.
+    const samples = starts.map(() => [] as number[]);
+    for (let round = -5; round < options.runs; round++) {
+      for (const [i, start] of starts.entries()) {
+        const { ms } = await timed(() => page(start.after));
+        if (round >= 0) {
+          samples[i]?.push(ms);
+        }
+      }
+    }
+    const pages: HistoryResult['pages'] = [];
+    for (const [i, start] of starts.entries()) {
+      pages.push({
+        page: start.page,
+        query: summarize(samples[i] ?? []),
+        plan: await explain(start.after),
+      });
     }
     return {
       rows: options.rows,
