@@ -56,7 +56,7 @@ const configSchema = z
     /** Jobs one process runs at once (submits, polls, downloads). */
     WORKER_CONCURRENCY: int(8, 1, 100),
     /** How often an idle worker looks for jobs whose time has come (new jobs wake it at once). */
-    WORKER_POLL_INTERVAL_MS: int(1000, 20, 60_000),
+    WORKER_POLL_INTERVAL_MS: int(500, 20, 60_000),
     UPSTREAM_TIMEOUT_MS: int(30_000, 100, 300_000),
     /** Base of the exponential backoff (with jitter, capped at 60 s) after 5xx and network errors. */
     RETRY_BASE_MS: int(1000, 10, 60_000),

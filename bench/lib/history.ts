@@ -43,10 +43,14 @@ SELECT gen_random_uuid(), id, 0, id || '/0', 1024, 768, 'JPG', 'image/jpeg', 180
   md5(id::text) || md5(id::text), "createdAt"
 FROM g WHERE status = 'COMPLETED'`;
 
-/** The SQL the keyset page amounts to (newest first, after a cursor), for EXPLAIN. */
+/**
+ * The SQL the keyset page amounts to (newest first, after a cursor), for EXPLAIN: it must stay
+ * in step with beyond() in src/resolvers/history.ts.
+ */
 const KEYSET_SQL = `EXPLAIN (ANALYZE, FORMAT JSON)
 SELECT * FROM "Generation"
-WHERE "ownerId" = $1::uuid AND ("createdAt" < $2 OR ("createdAt" = $2 AND id < $3::uuid))
+WHERE "ownerId" = $1::uuid AND "createdAt" <= $2
+  AND ("createdAt" < $2 OR ("createdAt" = $2 AND id < $3::uuid))
 ORDER BY "createdAt" DESC, id DESC LIMIT 21`;
 
 export interface PagePlan {

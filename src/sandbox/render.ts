@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { OutputFormat } from '../upstream/flux.ts';
 
+// Renders are cached above (LRU of finished files); libvips' own cache would only hold memory.
+sharp.cache(false);
+
 export type RenderSpec = {
   prompt: string;
   seed: number;

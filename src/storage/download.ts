@@ -1,6 +1,9 @@
 import sharp, { type Metadata } from 'sharp';
 import { iterateBody, type Storage, type StorageBody, StorageLimitError } from './storage.ts';
 
+// Each image passes through sharp once: libvips' operation cache would only hold memory.
+sharp.cache(false);
+
 export type ImageFormat = 'JPG' | 'PNG' | 'WEBP';
 
 export interface StoredImage {
