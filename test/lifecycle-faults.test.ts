@@ -69,6 +69,14 @@ describe('faults end in the right final state', () => {
     expect(filesOf(generation.upstreamJobId)).toHaveLength(0);
   });
 
+  it('CANCELLED when upstream cancels the job', async () => {
+    app.sandbox.setFaults({ cancelRate: 1 });
+    const generation = await waitForFinal(app, await generate('cancelled upstream'), key);
+    expect(generation.status).toBe('CANCELLED');
+    expect(generation.error).toEqual({ code: 'CANCELLED', message: 'Cancelled upstream' });
+    expect(generation.images).toEqual([]);
+  });
+
   it.each(['string', 'images'] as const)(
     'stores the image of a %s-shaped result',
     async (shape) => {

@@ -33,6 +33,8 @@ export type SandboxFaults = {
   failRate: number;
   /** Share of new jobs that stay PROCESSING forever. */
   neverFinishRate: number;
+  /** Share of new jobs that end CANCELLED upstream (no webhook: none is documented). */
+  cancelRate: number;
   /** Answered before any other processing, so a faulted generate creates no job. */
   httpFaults: HttpFault[];
   /** Remaining balance; a generate needs `creditCost`. */
@@ -54,6 +56,7 @@ export const faultsPatchSchema = z.strictObject({
   urlTtlS: z.number().min(0).optional(),
   failRate: rate.optional(),
   neverFinishRate: rate.optional(),
+  cancelRate: rate.optional(),
   httpFaults: z.array(httpFaultSchema).optional(),
   credits: z.number().min(0).optional(),
   creditCost: z.int().min(0).optional(),

@@ -9,8 +9,8 @@ import {
 } from '../upstream/flux.ts';
 import type { ResultShape, SandboxFaults } from './faults.ts';
 
-export type JobOutcome = 'complete' | 'fail' | 'never-finish';
-export type SandboxJobStatus = 'QUEUED' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+export type JobOutcome = 'complete' | 'fail' | 'cancel' | 'never-finish';
+export type SandboxJobStatus = 'QUEUED' | 'PROCESSING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export type WebhookStatus = 'pending' | 'delivered' | 'failed';
 
 /** A job as the sandbox keeps it; its status is derived from the clock, not stored. */
@@ -66,6 +66,10 @@ export function jobPhase(job: SandboxJob, now: number): JobPhase {
   }
   if (job.outcome === 'fail') {
     return { status: 'FAILED', progress: null, completedAtMs: doneAt };
+  }
+  if (job.outcome === 'cancel') {
+    // The spec lists CANCELLED as terminal without saying how a job gets there.
+    return { status: 'CANCELLED', progress: null, completedAtMs: doneAt };
   }
   return { status: 'COMPLETED', progress: 100, completedAtMs: doneAt };
 }
@@ -216,7 +220,9 @@ export function createJobStore() {
           ? 'fail'
           : roll < faults.failRate + faults.neverFinishRate
             ? 'never-finish'
-            : 'complete';
+            : roll < faults.failRate + faults.neverFinishRate + faults.cancelRate
+              ? 'cancel'
+              : 'complete';
       const job: SandboxJob = {
         id: randomUUID(),
         model: body.model,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { OutputFormat } from '../upstream/flux.ts';
 
-// Renders are cached above (LRU of finished files); libvips' own cache would only hold memory.
+// Finished files are kept in the small LRU below; libvips' own cache would only hold memory.
 sharp.cache(false);
 
 export type RenderSpec = {

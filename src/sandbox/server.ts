@@ -89,6 +89,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       urlTtlS: options.urlTtlS ?? 3600,
       failRate: 0,
       neverFinishRate: 0,
+      cancelRate: 0,
       httpFaults: [],
       credits: options.credits ?? 1_000_000,
       creditCost: options.creditCost ?? 4,
