@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { db } from '../src/db.ts';
 import { createSandbox, type Sandbox } from '../src/sandbox/index.ts';
 import { createAccount } from './factories/account.ts';
+import { resetInFlightWork } from './helpers/app.ts';
 import {
   childEnv,
   freePort,
@@ -19,6 +20,7 @@ import {
 let sandbox: Sandbox;
 let storageDir: string;
 beforeAll(async () => {
+  await resetInFlightWork();
   sandbox = await createSandbox({ port: 0, latencyMs: 1500 });
   storageDir = mkdtempSync(path.join(tmpdir(), 'fluxgate-procs-'));
 });

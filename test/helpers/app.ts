@@ -11,6 +11,23 @@ export const TEST_PUBLIC_URL = 'http://fluxgate.test';
 let queueCleared = false;
 
 /**
+ * Work an earlier test file left in flight would talk to that file's (closed) sandbox, and the
+ * recovery sweep re-drives active generations that have no job. Tests count upstream requests,
+ * so each file starts with no work in flight: no jobs, no active generations.
+ */
+export async function resetInFlightWork(): Promise<void> {
+  await db.$executeRaw`DELETE FROM graphile_worker._private_jobs`;
+  await db.generation.updateMany({
+    where: { status: { in: ['PENDING', 'QUEUED', 'PROCESSING'] } },
+    data: {
+      status: 'CANCELLED',
+      errorCode: 'TEST_RESET',
+      errorMessage: 'left by an earlier test file',
+    },
+  });
+}
+
+/**
  * The whole service in-process: Yoga (called through yoga.fetch), the worker on the test
  * database, and the built-in sandbox upstream over real HTTP on a random port.
  */
@@ -32,10 +49,8 @@ export async function startTestApp(env: Record<string, string> = {}, runWorker =
     WEBHOOKS: 'off',
     ...env,
   });
-  // Lifecycle jobs an earlier test file left queued would talk to that file's (closed)
-  // sandbox; tests count upstream requests, so each file starts with an empty queue.
   if (!queueCleared) {
-    await db.$executeRaw`DELETE FROM graphile_worker._private_jobs`;
+    await resetInFlightWork();
     queueCleared = true;
   }
   const app: App = await startApp(config, { databaseUrl, runWorker });
