@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { freePort, killAll, REPO_ROOT, startFluxgate } from './lib/child.ts';
+import { freePort, killAll, REPO_ROOT, startFluxgate, startSandboxProcess } from './lib/child.ts';
 import { createApi } from './lib/client.ts';
 import { concurrent, countUpstream, sandboxRequests, sequential } from './lib/generations.ts';
 import { historyBench } from './lib/history.ts';
@@ -82,6 +82,28 @@ async function main(): Promise<void> {
     }
     const [second, third] = restarts as [(typeof restarts)[0], (typeof restarts)[0]];
 
+    // The service's own memory: the burst again, with the sandbox (which renders the images)
+    // in a process of its own, as a real deployment talks to apiframe.
+    log(`service alone: ${CONCURRENT_N} concurrent, the sandbox in its own process`);
+    const sandboxUrl = await startSandboxProcess({
+      SANDBOX_PORT: String(await freePort()),
+      SANDBOX_LATENCY_MS: '1000',
+    });
+    const alone = await startFluxgate(
+      {
+        ...common,
+        PORT: String(await freePort()),
+        APIFRAME_API_KEY: 'afk_sandbox_local',
+        APIFRAME_BASE_URL: sandboxUrl,
+      },
+      undefined,
+      sandboxUrl,
+    );
+    const aloneAfterStart = alone.rssMb();
+    const aloneThroughput = await concurrent(createApi(alone.port), CONCURRENT_N);
+    const aloneAfterConcurrent = alone.rssMb();
+    await alone.stop();
+
     const partial: Omit<Results, 'targets'> = {
       meta: {
         date: new Date().toISOString(),
@@ -135,6 +157,11 @@ async function main(): Promise<void> {
       throughput,
       history,
       memoryMb: { afterStart, afterConcurrent, afterHistory, afterRestart: second.rss },
+      serviceAlone: {
+        wallMs: aloneThroughput.wallMs,
+        afterStartMb: aloneAfterStart,
+        afterConcurrentMb: aloneAfterConcurrent,
+      },
       oddLines: [first, ...restarts.map((r) => r.child)].flatMap((c) => c.oddLines),
     };
     const results: Results = { ...partial, targets: evaluateTargets(partial) };

@@ -90,7 +90,7 @@ export async function killAll(): Promise<void> {
     }
     // A child killed hard leaves its cluster running; its pid is in the data directory.
     const pidFile = path.join(entry.dataDir, 'postgres', 'postmaster.pid');
-    if (existsSync(pidFile)) {
+    if (entry.dataDir && existsSync(pidFile)) {
       const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
       if (pid > 0 && pidAlive(pid)) {
         // SIGINT is PostgreSQL's "fast" shutdown.
@@ -104,9 +104,36 @@ export async function killAll(): Promise<void> {
   }
 }
 
+/** `npm run sandbox` as a child of its own; resolves with its URL once it listens. */
+export async function startSandboxProcess(settings: Record<string, string>): Promise<string> {
+  const child = spawn(process.execPath, ['src/sandbox/main.ts'], {
+    cwd: REPO_ROOT,
+    env: childEnv(settings),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add({ child, dataDir: '' });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /"url":"(http:[^"]+)"/.exec(output)?.[1];
+      if (url) {
+        resolve(url);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`sandbox exited (${code}):\n${output}`)));
+    setTimeout(
+      () => reject(new Error(`sandbox not listening within 30 s:\n${output}`)),
+      30_000,
+    ).unref();
+  });
+}
+
 export async function startFluxgate(
   settings: Record<string, string>,
   timeoutMs = 120_000,
+  /** The upstream it was pointed at, when that is not its built-in sandbox. */
+  externalSandboxUrl?: string,
 ): Promise<Fluxgate> {
   const port = Number(settings.PORT);
   const dataDir = settings.DATA_DIR ?? '';
@@ -190,16 +217,18 @@ export async function startFluxgate(
     });
 
   const ready = await waitForLog('fluxgate is ready');
-  const sandbox = await waitForLog(
-    'APIFRAME_API_KEY is unset: using the built-in sandbox upstream',
-  );
+  const sandboxUrl =
+    externalSandboxUrl ??
+    String(
+      (await waitForLog('APIFRAME_API_KEY is unset: using the built-in sandbox upstream')).line.url,
+    );
   const pid = child.pid ?? 0;
   return {
     pid,
     port,
     readyMs: ready.at - started,
     readyLogMs: Number(ready.line.readyMs),
-    sandboxUrl: String(sandbox.line.url),
+    sandboxUrl,
     oddLines,
     logged: (msg) => seen.has(msg),
     rssMb() {
