@@ -46,6 +46,8 @@ const configSchema = z
         .optional(),
     ),
     GENERATION_TIMEOUT_S: int(600, 1, 86_400),
+    /** New generations one account may start per rolling minute (0 = no limit). */
+    RATE_LIMIT_PER_MINUTE: int(120, 0, 100_000),
     LOG_LEVEL: z.preprocess(
       emptyToUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

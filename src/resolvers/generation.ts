@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.ts';
-import { db } from '../db.ts';
+import { db, type Tx } from '../db.ts';
 import type { Generation, Prisma } from '../generated/prisma/client.ts';
 import { isFinalStatus, publishGenerationUpdate } from '../jobs/generation-status.ts';
 import { enqueue, expiryJobKey, removeGenerationJobs } from '../jobs/queue.ts';
-import { IdempotencyConflictError, NotFoundError, QuotaExceededError } from './errors.ts';
+import {
+  IdempotencyConflictError,
+  NotFoundError,
+  QuotaExceededError,
+  RateLimitedError,
+} from './errors.ts';
 import {
   buildGenerateRequest,
   type GenerateImageArgs,
@@ -17,6 +22,25 @@ const startOfUtcDay = (now: Date) =>
 
 export function countGenerationsToday(ownerId: string, tx: Pick<typeof db, 'generation'> = db) {
   return tx.generation.count({ where: { ownerId, createdAt: { gte: startOfUtcDay(new Date()) } } });
+}
+
+/** A rolling one-minute window per account; replays of an idempotencyKey do not count. */
+async function checkRateLimit(tx: Tx, ownerId: string, now: Date, perMinute: number) {
+  if (perMinute === 0) {
+    return;
+  }
+  const windowStart = new Date(now.getTime() - 60_000);
+  const recent = await tx.generation.findMany({
+    where: { ownerId, createdAt: { gte: windowStart } },
+    select: { createdAt: true },
+    orderBy: { createdAt: 'desc' },
+    take: perMinute,
+  });
+  const oldest = recent.at(-1);
+  if (recent.length >= perMinute && oldest) {
+    const freeAt = oldest.createdAt.getTime() + 60_000;
+    throw new RateLimitedError(Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000)));
+  }
 }
 
 /**
@@ -47,6 +71,7 @@ export async function generateImage(ctx: Context, args: GenerateImageArgs): Prom
         return { row: existing, created: false };
       }
     }
+    await checkRateLimit(tx, ownerId, now, ctx.services.config.RATE_LIMIT_PER_MINUTE);
     const account = await tx.account.findUniqueOrThrow({
       where: { id: ownerId },
       select: { dailyLimit: true },
