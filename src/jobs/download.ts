@@ -6,7 +6,8 @@ import { ACTIVE_STATUSES, publishGenerationUpdate } from './generation-status.ts
 import type { GenerationJobPayload } from './queue.ts';
 import { fail } from './transitions.ts';
 
-const MAX_DOWNLOAD_ATTEMPTS = 6;
+// With the default 1 s base and the 60 s cap, about four minutes of retries before FAILED.
+const MAX_DOWNLOAD_ATTEMPTS = 10;
 
 /**
  * Copies every output of a completed upstream job (the URLs recorded on the generation) into
