@@ -32,16 +32,18 @@ export const upstreamResultSchema = z.union([
 ]);
 export type UpstreamResult = z.infer<typeof upstreamResultSchema>;
 
+// Only an integer 0–100 is documented; round rather than reject a fractional value.
+export const upstreamProgressSchema = z
+  .number()
+  .min(0)
+  .max(100)
+  .transform((value) => Math.round(value))
+  .nullish();
+
 export const upstreamJobSchema = z.looseObject({
   id: jobId,
   status: z.enum(UPSTREAM_JOB_STATUSES),
-  // Only an integer 0–100 is documented; round rather than reject a fractional value.
-  progress: z
-    .number()
-    .min(0)
-    .max(100)
-    .transform((value) => Math.round(value))
-    .nullish(),
+  progress: upstreamProgressSchema,
   result: upstreamResultSchema.optional(),
   error: z.string().nullish(),
   creditCost: z.int().min(0).nullish(),

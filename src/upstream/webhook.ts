@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { WEBHOOK_EVENTS } from './flux.ts';
-import { UPSTREAM_JOB_STATUSES } from './job.ts';
+import { UPSTREAM_JOB_STATUSES, upstreamProgressSchema } from './job.ts';
 
 /**
  * apiframe's webhooks (docs/apiframe-contract.md §6): signing, verification and the payload.
@@ -52,13 +52,7 @@ export const webhookPayloadSchema = z.looseObject({
   event: z.enum(WEBHOOK_EVENTS),
   jobId: z.string().min(1),
   status: z.enum(UPSTREAM_JOB_STATUSES),
-  // An integer 0–100 as documented; rounded rather than rejected, like the job schema.
-  progress: z
-    .number()
-    .min(0)
-    .max(100)
-    .transform((value) => Math.round(value))
-    .nullish(),
+  progress: upstreamProgressSchema,
   // One URL string (older docs) or `{ images: [...] }` (newer): read it with resultUrls.
   result: z.unknown().optional(),
   error: z.string().nullish(),
