@@ -42,31 +42,28 @@ export function webhooksEnabled(config: Config): boolean {
 export async function startApp(config: Config, options: AppOptions): Promise<App> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   let sandbox: Sandbox | null = null;
-  let upstreamUrl = config.APIFRAME_BASE_URL;
-  let upstreamKey = config.APIFRAME_API_KEY;
-  if (!upstreamKey) {
+  if (!config.APIFRAME_API_KEY) {
     sandbox = await createSandbox({
       ...sandboxOptionsFromEnv(process.env),
       port: 0,
       latencyMs: config.SANDBOX_LATENCY_MS,
       logger: logger.child({ component: 'sandbox' }),
     });
-    upstreamUrl = sandbox.url;
-    upstreamKey = sandbox.apiKey;
     logger.info(
       { url: sandbox.url },
       'APIFRAME_API_KEY is unset: using the built-in sandbox upstream',
     );
   }
+  const upstreamUrl = sandbox?.url ?? config.APIFRAME_BASE_URL;
+  const upstreamKey = sandbox?.apiKey ?? config.APIFRAME_API_KEY ?? '';
   const events = createGenerationEvents(config.REDIS_URL);
-  const signingKey = upstreamKey;
   const services: JobServices = {
     config,
     logger,
     storage: createFsStorage(config.STORAGE_DIR),
     events: events.events,
     webhookUrl: webhooksEnabled(config) ? `${config.PUBLIC_URL}/webhooks/apiframe` : null,
-    verifyWebhook: (rawBody, signature) => verifyWebhookSignature(rawBody, signature, signingKey),
+    verifyWebhook: (rawBody, signature) => verifyWebhookSignature(rawBody, signature, upstreamKey),
     upstream: createApiframeClient({
       baseUrl: upstreamUrl,
       apiKey: upstreamKey,

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
 import type { ApiframeClient } from '../upstream/client.ts';
+import type { GenerationJobPayload, TaskName } from './queue.ts';
 
 /** What lifecycle tasks need: the shared services plus the upstream client. */
 export interface JobServices extends Services {
@@ -15,7 +16,7 @@ export interface TaskContext {
   services: JobServices;
   logger: Logger;
   /** Schedules the next lifecycle step of this generation (replacing any queued one). */
-  schedule(task: 'submit' | 'poll' | 'download', runAt: Date, payload?: object): Promise<void>;
+  schedule(task: TaskName, runAt: Date, payload?: GenerationJobPayload): Promise<void>;
 }
 
 /** Exponential backoff with jitter, capped (the SDK's retry policy, in milliseconds). */

@@ -8,6 +8,8 @@ export const FINAL_STATUSES: readonly GenerationStatus[] = [
   'EXPIRED',
 ];
 export const ACTIVE_STATUSES: GenerationStatus[] = ['PENDING', 'QUEUED', 'PROCESSING'];
+/** Accepted upstream and not final: the states in which a job is followed. */
+export const FOLLOWED_STATUSES: GenerationStatus[] = ['QUEUED', 'PROCESSING'];
 
 export const isFinalStatus = (status: GenerationStatus) => FINAL_STATUSES.includes(status);
 

@@ -2,13 +2,14 @@ import { db } from '../db.ts';
 import { isUpstreamRequestError } from '../upstream/errors.ts';
 import { resultUrls, type UpstreamJob } from '../upstream/job.ts';
 import { backoffMs, type JobServices, pollDelayMs, type TaskContext } from './context.ts';
+import { FOLLOWED_STATUSES, publishGenerationUpdate } from './generation-status.ts';
 import { expire, fail, updateIfActive } from './transitions.ts';
 
 /** Reads the upstream job once and moves the generation on; schedules itself until final. */
 export async function pollGeneration(id: string, task: TaskContext): Promise<void> {
   const { services, logger } = task;
   const generation = await db.generation.findUnique({ where: { id } });
-  if (!generation || !['QUEUED', 'PROCESSING'].includes(generation.status)) {
+  if (!generation || !FOLLOWED_STATUSES.includes(generation.status)) {
     return;
   }
   if (!generation.upstreamJobId) {
@@ -84,7 +85,7 @@ export async function applyUpstreamState(
           db.generation.updateMany({
             where: {
               id,
-              status: { in: ['QUEUED', 'PROCESSING'] },
+              status: { in: FOLLOWED_STATUSES },
               resultUrls: { isEmpty: true },
               OR: [{ progress: null }, { progress: { lt: progress } }],
             },
@@ -94,7 +95,7 @@ export async function applyUpstreamState(
       }
       const counts = await Promise.all(changes);
       if (counts.some(({ count }) => count > 0)) {
-        services.events.publish('generation:updated', id, { id });
+        publishGenerationUpdate(services.events, id);
       }
       return 'poll';
     }
@@ -106,7 +107,7 @@ export async function applyUpstreamState(
       }
       // The first report of completion claims the download; later ones find it claimed.
       const { count } = await db.generation.updateMany({
-        where: { id, status: { in: ['QUEUED', 'PROCESSING'] }, resultUrls: { isEmpty: true } },
+        where: { id, status: { in: FOLLOWED_STATUSES }, resultUrls: { isEmpty: true } },
         data: {
           status: 'PROCESSING',
           progress: 100,
@@ -116,7 +117,7 @@ export async function applyUpstreamState(
         },
       });
       if (count > 0) {
-        services.events.publish('generation:updated', id, { id });
+        publishGenerationUpdate(services.events, id);
         return 'download';
       }
       // Already claimed. A poll owns the lifecycle, so it drives the download again in case
@@ -125,7 +126,7 @@ export async function applyUpstreamState(
         return 'none';
       }
       const current = await db.generation.findUnique({ where: { id }, select: { status: true } });
-      return current && ['QUEUED', 'PROCESSING'].includes(current.status) ? 'download' : 'none';
+      return current && FOLLOWED_STATUSES.includes(current.status) ? 'download' : 'none';
     }
     case 'FAILED':
       await fail(services, id, 'GENERATION_FAILED', state.error ?? 'Upstream reported a failure', {

@@ -13,15 +13,15 @@ export async function applyWebhookEvent(
   services: JobServices,
   event: WebhookPayload,
 ): Promise<string | null> {
-  const generation = await db.generation.findUnique({
+  const [generation] = await db.generation.updateManyAndReturn({
     where: { upstreamJobId: event.jobId },
+    data: { webhookEvents: { increment: 1 } },
     select: { id: true },
   });
   if (!generation) {
     return null;
   }
   const { id } = generation;
-  await db.generation.update({ where: { id }, data: { webhookEvents: { increment: 1 } } });
   const next = await applyUpstreamState(
     services,
     id,

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.ts';
 import { db, type Tx } from '../db.ts';
 import type { Generation, Prisma } from '../generated/prisma/client.ts';
-import { isFinalStatus, publishGenerationUpdate } from '../jobs/generation-status.ts';
+import {
+  ACTIVE_STATUSES,
+  isFinalStatus,
+  publishGenerationUpdate,
+} from '../jobs/generation-status.ts';
 import { enqueue, expiryJobKey, removeGenerationJobs } from '../jobs/queue.ts';
 import {
   IdempotencyConflictError,
@@ -160,7 +164,7 @@ export async function cancelGeneration(ctx: Context, id: string | null): Promise
       where: {
         id,
         ownerId: ctx.viewer.accountId,
-        status: { in: ['PENDING', 'QUEUED', 'PROCESSING'] },
+        status: { in: ACTIVE_STATUSES },
       },
       data: { status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: 'Cancelled by the owner' },
     });

@@ -14,12 +14,6 @@ export const UPSTREAM_JOB_STATUSES = [
 ] as const;
 export type UpstreamJobStatus = (typeof UPSTREAM_JOB_STATUSES)[number];
 
-export const TERMINAL_UPSTREAM_STATUSES: ReadonlySet<UpstreamJobStatus> = new Set([
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-]);
-
 // Any 8-4-4-4-12 hex id: which UUID version upstream issues is unknown.
 const jobId = z.guid();
 const isoDate = z.iso.datetime({ offset: true });
